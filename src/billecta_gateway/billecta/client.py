@@ -1,0 +1,438 @@
+"""The Billecta HTTP client: one httpx.AsyncClient, bounded, rate-capped, retrying safely.
+
+Only idempotent calls (GET, PUT, DELETE, HEAD, unless the route table says otherwise) are
+retried here; a POST that failed is raised to the caller, whose job decides what to do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar, Token
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self
+from uuid import UUID
+
+import httpx
+from pydantic import BaseModel
+
+from billecta_gateway.billecta.api import BillectaApiMixin
+from billecta_gateway.billecta.errors import (
+    BillectaApiBadRequestException,
+    BillectaApiNotFoundException,
+    BillectaApiRequestException,
+    InvalidBillectaApiConfig,
+)
+from billecta_gateway.billecta.limiter import ConcurrencyLimiter, Priority, RateLimiter
+from billecta_gateway.billecta.routes import IDEMPOTENT_METHODS, Route, find_route
+
+logger = logging.getLogger("billecta_gateway.billecta")
+
+_ALLOWED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"})
+_AUTH_PREFIXES = ("Basic ", "SecureToken ")
+_MESSAGE_KEYS = ("Message", "message", "ErrorMessage", "error_message", "error", "Error", "title")
+_DETAIL_KEYS = ("ModelState", "modelState", "errors", "Errors")
+_MAX_ERROR_TEXT = 2000
+
+_current_priority: ContextVar[Priority | None] = ContextVar("billecta_priority", default=None)
+
+
+class PriorityScope:
+    """Sets the priority of Billecta calls made inside a ``with`` or ``async with`` block."""
+
+    def __init__(self, priority: Priority) -> None:
+        self._priority = priority
+        self._tokens: list[Token[Priority | None]] = []
+
+    def __enter__(self) -> Self:
+        self._tokens.append(_current_priority.set(self._priority))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _current_priority.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> Self:
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.__exit__()
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"cannot send {type(value).__name__} to Billecta as JSON")
+
+
+def encode_payload(payload: Any) -> bytes:
+    """JSON body for Billecta: models by alias without nulls, Decimals as numbers."""
+    return json.dumps(payload, default=_json_default, ensure_ascii=False).encode()
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date)."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def billecta_error_text(response: httpx.Response) -> str:
+    """Billecta's own explanation from an error body (its message field, else the text)."""
+    raw = response.text.strip()
+    if not raw:
+        return ""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw[:_MAX_ERROR_TEXT]
+    if isinstance(data, str):
+        return data[:_MAX_ERROR_TEXT]
+    if not isinstance(data, dict):
+        return raw[:_MAX_ERROR_TEXT]
+    message = next((data[k] for k in _MESSAGE_KEYS if isinstance(data.get(k), str)), None)
+    details = next((data[k] for k in _DETAIL_KEYS if isinstance(data.get(k), dict)), None)
+    if message is None:
+        return raw[:_MAX_ERROR_TEXT]
+    if details:
+        parts = [
+            f"{field}: {'; '.join(map(str, errs)) if isinstance(errs, list) else errs}"
+            for field, errs in details.items()
+        ]
+        message = f"{message} ({', '.join(parts)})"
+    return str(message)[:_MAX_ERROR_TEXT]
+
+
+def _error_for(response: httpx.Response, method: str, path: str) -> BillectaApiRequestException:
+    status = response.status_code
+    text = billecta_error_text(response)
+    suffix = f": {text}" if text else ""
+    if status == 400:
+        return BillectaApiBadRequestException(
+            text or f"Billecta rejected {method} {path} (400 Bad Request)", method=method, path=path
+        )
+    if status == 404:
+        return BillectaApiNotFoundException(
+            f"Billecta found nothing at {method} {path}{suffix}", method=method, path=path
+        )
+    if status in (401, 403):
+        suffix += " (check BILLECTA_AUTHENTICATION)"
+    retryable = status in (408, 429) or status >= 500
+    return BillectaApiRequestException(
+        f"Billecta answered {status} to {method} {path}{suffix}",
+        status_code=status,
+        retryable=retryable,
+        retry_after=parse_retry_after(response.headers.get("Retry-After")) if retryable else None,
+        method=method,
+        path=path,
+    )
+
+
+class BillectaClient(BillectaApiMixin):
+    """Async client for Billecta's REST API v1, owning one ``httpx.AsyncClient``.
+
+    At most ``max_concurrency`` requests are in flight, ``interactive_reserved`` of them kept
+    for interactive calls; ``rate_limit`` caps request starts per second (None: no cap).
+    """
+
+    def __init__(
+        self,
+        *,
+        base_url: str,
+        authentication: str,
+        timeout_seconds: float = 30.0,
+        max_concurrency: int = 20,
+        interactive_reserved: int = 4,
+        rate_limit: float | None = None,
+        max_retries: int = 3,
+        default_priority: Priority = Priority.INTERACTIVE,
+        retry_base_delay: float = 0.5,
+        retry_max_delay: float = 30.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not base_url or not base_url.strip():
+            raise InvalidBillectaApiConfig("BILLECTA_BASE_URL is not set")
+        if not base_url.strip().startswith(("https://", "http://")):
+            raise InvalidBillectaApiConfig("BILLECTA_BASE_URL must start with https:// or http://")
+        if not authentication or not authentication.strip():
+            raise InvalidBillectaApiConfig("BILLECTA_AUTHENTICATION is not set")
+        auth = authentication.strip()
+        if not auth.startswith(_AUTH_PREFIXES) or not auth.split(" ", 1)[1].strip():
+            raise InvalidBillectaApiConfig(
+                "BILLECTA_AUTHENTICATION must be the whole Authorization header value: "
+                "'Basic <base64 user:password>' or 'SecureToken <base64 token>' "
+                "(prefix, one space, then the encoded value)"
+            )
+        if timeout_seconds <= 0:
+            raise ValueError("timeout_seconds must be positive")
+        if max_retries < 0:
+            raise ValueError("max_retries must not be negative")
+        self._base_url = base_url.strip().rstrip("/")
+        self._max_retries = max_retries
+        self._default_priority = default_priority
+        self._retry_base_delay = retry_base_delay
+        self._retry_max_delay = retry_max_delay
+        self._sleep = sleep
+        self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._slots = ConcurrencyLimiter(max_concurrency, interactive_reserved)
+        self._rate = RateLimiter(rate_limit, clock=clock) if rate_limit is not None else None
+        self._http = httpx.AsyncClient(
+            headers={
+                "Authorization": auth,
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0)),
+            limits=httpx.Limits(
+                max_connections=max_concurrency, max_keepalive_connections=max_concurrency
+            ),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        rate = self._rate.rate if self._rate else None
+        return (
+            f"BillectaClient(base_url={self._base_url!r}, "
+            f"max_concurrency={self._slots.max_concurrency}, "
+            f"interactive_reserved={self._slots.interactive_reserved}, rate_limit={rate})"
+        )
+
+    @property
+    def limiter(self) -> ConcurrencyLimiter:
+        """The in-flight bound (exposes counters for metrics)."""
+        return self._slots
+
+    def priority(self, priority: Priority) -> PriorityScope:
+        """Context manager (sync or async) giving calls inside it ``priority``."""
+        return PriorityScope(priority)
+
+    async def aclose(self) -> None:
+        """Close the underlying HTTP connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def handle_api_request(
+        self,
+        method: str,
+        url_extension: str,
+        payload: Any = None,
+        *,
+        params: Mapping[str, str] | None = None,
+        priority: Priority | None = None,
+    ) -> Any:
+        """Send one request to ``base_url + url_extension``; parsed JSON, or None if empty."""
+        verb, path, route = self._check(method, url_extension)
+        idempotent = route.idempotent if route else verb in IDEMPOTENT_METHODS
+        response = await self._execute(
+            verb, path, payload, params, priority, idempotent, route.path if route else path
+        )
+        return _parse_json(response, verb, path)
+
+    async def request_bytes(
+        self,
+        method: str,
+        url_extension: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        priority: Priority | None = None,
+    ) -> bytes:
+        """Send one request and return the raw body (file streams such as invoice PDFs)."""
+        verb, path, route = self._check(method, url_extension)
+        idempotent = route.idempotent if route else verb in IDEMPOTENT_METHODS
+        response = await self._execute(
+            verb, path, None, params, priority, idempotent, route.path if route else path, "*/*"
+        )
+        return response.content
+
+    async def _call(
+        self,
+        route: Route,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        payload: Any = None,
+        params: Mapping[str, str] | None = None,
+    ) -> Any:
+        path = route.url(**(path_params or {}))
+        response = await self._execute(
+            route.method, path, payload, params, None, route.idempotent, route.path
+        )
+        return _parse_json(response, route.method, path)
+
+    async def _call_bytes(
+        self,
+        route: Route,
+        path_params: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, str] | None = None,
+    ) -> bytes:
+        path = route.url(**(path_params or {}))
+        response = await self._execute(
+            route.method, path, None, params, None, route.idempotent, route.path, "*/*"
+        )
+        return response.content
+
+    @staticmethod
+    def _check(method: str, url_extension: str) -> tuple[str, str, Route | None]:
+        if not isinstance(method, str) or method.upper() not in _ALLOWED_METHODS:
+            raise ValueError(f"unsupported HTTP method {method!r}")
+        if not isinstance(url_extension, str) or not url_extension.strip():
+            raise ValueError("url_extension is required")
+        path = url_extension.strip()
+        if "://" in path or path.startswith("//"):
+            raise ValueError("url_extension must be a path below BILLECTA_BASE_URL")
+        if not path.startswith("/"):
+            path = "/" + path
+        verb = method.upper()
+        found = find_route(verb, path)
+        return verb, path, found[0] if found else None
+
+    def _resolve_priority(self, priority: Priority | None) -> Priority:
+        return priority or _current_priority.get() or self._default_priority
+
+    def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self._retry_max_delay)
+        ceiling = min(self._retry_max_delay, self._retry_base_delay * 2**attempt)
+        return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)
+
+    async def _execute(
+        self,
+        method: str,
+        path: str,
+        payload: Any,
+        params: Mapping[str, str] | None,
+        priority: Priority | None,
+        idempotent: bool,
+        log_path: str,
+        accept: str | None = None,
+    ) -> httpx.Response:
+        body = encode_payload(payload) if payload is not None else None
+        request_priority = self._resolve_priority(priority)
+        headers = {"Accept": accept} if accept else None
+        attempt = 0
+        while True:
+            try:
+                return await self._attempt(
+                    method, path, body, params, headers, request_priority, log_path
+                )
+            except BillectaApiRequestException as exc:
+                if not (exc.retryable and idempotent and attempt < self._max_retries):
+                    raise
+                delay = self._retry_delay(attempt, exc.retry_after)
+                attempt += 1
+                logger.warning(
+                    "billecta %s %s failed (%s), retry %d/%d in %.2f s",
+                    method,
+                    log_path,
+                    exc.status_code or "no response",
+                    attempt,
+                    self._max_retries,
+                    delay,
+                )
+                await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        priority: Priority,
+        log_path: str,
+    ) -> httpx.Response:
+        async with self._slots.slot(priority):
+            if self._rate is not None:
+                await self._rate.wait(priority)
+            started = time.perf_counter()
+            try:
+                response = await self._http.request(
+                    method,
+                    self._base_url + path,
+                    content=body,
+                    params=dict(params) if params else None,
+                    headers=headers,
+                )
+            except httpx.TimeoutException as exc:
+                elapsed = (time.perf_counter() - started) * 1000
+                logger.warning("billecta %s %s timed out after %.0f ms", method, log_path, elapsed)
+                raise BillectaApiRequestException(
+                    f"Billecta did not answer {method} {path} in time ({type(exc).__name__})",
+                    retryable=True,
+                    method=method,
+                    path=path,
+                ) from exc
+            except httpx.TransportError as exc:
+                logger.warning("billecta %s %s unreachable: %s", method, log_path, type(exc).__name__)
+                raise BillectaApiRequestException(
+                    f"Billecta could not be reached for {method} {path} ({type(exc).__name__})",
+                    retryable=True,
+                    method=method,
+                    path=path,
+                ) from exc
+            except httpx.RequestError as exc:
+                raise BillectaApiRequestException(
+                    f"Request {method} {path} to Billecta failed ({type(exc).__name__})",
+                    method=method,
+                    path=path,
+                ) from exc
+        elapsed = (time.perf_counter() - started) * 1000
+        status = response.status_code
+        level = logging.WARNING if status == 429 or status >= 500 else logging.INFO
+        logger.log(level, "billecta %s %s -> %d in %.0f ms", method, log_path, status, elapsed)
+        if 200 <= status < 300:
+            return response
+        raise _error_for(response, method, path)
+
+
+def _parse_json(response: httpx.Response, method: str, path: str) -> Any:
+    if not response.content.strip():
+        return None
+    try:
+        return json.loads(response.content)
+    except ValueError:
+        if "json" in response.headers.get("Content-Type", "").lower():
+            raise BillectaApiRequestException(
+                f"Billecta sent invalid JSON for {method} {path}",
+                status_code=response.status_code,
+                method=method,
+                path=path,
+            ) from None
+        return response.text

@@ -1,0 +1,131 @@
+"""`billecta-gateway` command line: api, worker, migrate, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from billecta_gateway.billecta.errors import InvalidBillectaApiConfig
+from billecta_gateway.config import ConfigurationError, Settings
+
+DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except (InvalidBillectaApiConfig, ConfigurationError) as exc:
+        print(f"billecta-gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI document of the app, independent of the local environment."""
+    from billecta_gateway.main import create_app
+
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        billecta_base_url="https://api.billecta.com",
+        billecta_authentication="SecureToken placeholder",
+        lime_api_keys="placeholder",
+        webhook_api_key="placeholder",
+    )
+    return create_app(settings, configure_logs=False).openapi()
+
+
+def render_openapi() -> str:
+    return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+
+
+def cmd_api(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from billecta_gateway.main import create_app
+
+    settings = _settings()
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from billecta_gateway.worker import run_worker
+
+    run_worker(_settings(), burst=args.burst)
+
+
+def migrate(database_url: str, revision: str = "head") -> None:
+    """Apply Alembic migrations to `database_url`."""
+    from alembic import command
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent
+    cfg = Config()
+    cfg.set_main_option("script_location", str(_migrations_dir(root)))
+    cfg.attributes["database_url"] = database_url
+    cfg.attributes["configure_logger"] = False
+    command.upgrade(cfg, revision)
+
+
+def _migrations_dir(package_root: Path) -> Path:
+    for candidate in (package_root.parent.parent / "migrations", Path.cwd() / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise SystemExit("billecta-gateway: cannot find the migrations folder")
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from billecta_gateway.config import DatabaseSettings
+
+    migrate(DatabaseSettings().database_url, args.revision)
+    print(f"database migrated to {args.revision}")
+
+
+def cmd_openapi(args: argparse.Namespace) -> None:
+    text = render_openapi()
+    path = Path(args.output)
+    if args.check:
+        current = path.read_text(encoding="utf-8") if path.exists() else ""
+        if current != text:
+            print(f"{path} is out of date: run `billecta-gateway openapi`", file=sys.stderr)
+            raise SystemExit(1)
+        print(f"{path} is up to date")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="billecta-gateway", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    api = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
+    api.add_argument("--host", default="127.0.0.1")
+    api.add_argument("--port", type=int, default=8000)
+    api.set_defaults(func=cmd_api)
+
+    worker = sub.add_parser("worker", help="run the arq worker with its crons")
+    worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.set_defaults(func=cmd_worker)
+
+    mig = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")
+    mig.add_argument("--revision", default="head")
+    mig.set_defaults(func=cmd_migrate)
+
+    oas = sub.add_parser("openapi", help="write the OpenAPI document")
+    oas.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))
+    oas.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    oas.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

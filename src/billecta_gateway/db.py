@@ -1,0 +1,54 @@
+"""Engine and session factory. Built by the app lifespan and the worker start-up, never at import."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from billecta_gateway.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    """One engine per process, sized from settings."""
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_size,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+@asynccontextmanager
+async def session_scope(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    """A session for a job or a cron: commits at the end, rolls back on error."""
+    async with sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise if PostgreSQL cannot answer a trivial query."""
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
+async def next_gateway_id(session: AsyncSession) -> int:
+    """An id for an object the gateway creates itself (never collides with Lime's ids)."""
+    from billecta_gateway.models import GATEWAY_ID_SEQUENCE
+
+    result = await session.execute(text(f"SELECT nextval('{GATEWAY_ID_SEQUENCE}')"))
+    return int(result.scalar_one())

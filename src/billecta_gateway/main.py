@@ -1,0 +1,98 @@
+"""The application factory: `create_app(settings)` builds everything in its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arq.connections import ArqRedis
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from billecta_gateway import __version__
+from billecta_gateway.auth import require_api_key
+from billecta_gateway.billecta import BillectaClient, Priority
+from billecta_gateway.config import Settings
+from billecta_gateway.db import create_engine, create_sessionmaker
+from billecta_gateway.errors import install_error_handlers
+from billecta_gateway.health.router import router as health_router
+from billecta_gateway.lime.schema import LimeSchema
+from billecta_gateway.logs import configure_logging
+from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
+from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
+from billecta_gateway.routers import LIME_ROUTERS
+
+
+def build_billecta_client(settings: Settings, *, priority: Priority) -> BillectaClient:
+    """The one Billecta client of a process, configured from settings."""
+    auth = settings.billecta_authentication
+    return BillectaClient(
+        base_url=settings.billecta_base_url or "",
+        authentication=auth.get_secret_value() if auth else "",
+        timeout_seconds=settings.billecta_timeout_seconds,
+        max_concurrency=settings.billecta_max_concurrency,
+        interactive_reserved=settings.billecta_interactive_reserved,
+        rate_limit=settings.billecta_rate_limit,
+        max_retries=settings.billecta_max_retries,
+        default_priority=priority,
+    )
+
+
+def create_app(settings: Settings | None = None, *, configure_logs: bool = True) -> FastAPI:
+    """Build the FastAPI application; nothing is connected until the lifespan starts."""
+    settings = settings or Settings()
+    if configure_logs:
+        configure_logging(
+            level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values()
+        )
+    lime_schema = LimeSchema.load(settings.lime_schema_file)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.billecta = build_billecta_client(settings, priority=Priority.INTERACTIVE)
+        app.state.queue = ArqRedis.from_url(settings.redis_url)
+        try:
+            yield
+        finally:
+            await app.state.billecta.aclose()
+            await app.state.queue.aclose()
+            await engine.dispose()
+
+    app = FastAPI(
+        title="billecta-gateway",
+        version=__version__,
+        summary="The Lime CRM ⇄ Billecta integration as a standalone service",
+        description=(
+            "Endpoints called by the Lime frontend and server under "
+            f"`{PREFIX}`, the webhook receiver for Billecta, and the object ingestion API. "
+            "Lime-facing endpoints require the `x-api-key` header."
+        ),
+        openapi_tags=OPENAPI_TAGS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.lime_schema = lime_schema
+    app.state.lime_api_keys = [k.get_secret_value() for k in settings.lime_api_keys]
+    install_error_handlers(app)
+    app.include_router(health_router)
+    for router in LIME_ROUTERS:
+        app.include_router(
+            router,
+            prefix=PREFIX,
+            dependencies=[Depends(require_api_key)],
+            responses=ERROR_RESPONSES,
+        )
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allowed_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+            allow_headers=["x-api-key", "x-lime-user", "content-type", "idempotency-key", "x-request-id"],
+            expose_headers=["x-request-id"],
+            allow_credentials=False,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,121 @@
+"""ASGI middleware: request id, access log and the audit record of state-changing calls."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from billecta_gateway.logs import request_id_var
+from billecta_gateway.models import AuditRecord
+
+access_logger = logging.getLogger("billecta_gateway.access")
+audit_logger = logging.getLogger("billecta_gateway.audit")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+PREFIX = "/limepkg-billecta-integration"
+# The webhook inbox is the record of what Billecta sent; auditing it twice would only slow intake.
+NOT_AUDITED = (f"{PREFIX}/billecta-webhook-receiver",)
+_ID_PARAMS = ("id", "invoice_id", "debtcollection_id", "creditor_id", "batch_id", "event_id")
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class RequestContextMiddleware:
+    """Give every request an id (echoed in `x-request-id`), log it, and audit state changes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = _header(scope, b"x-request-id")
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status_code = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status_code
+            if message["type"] == "http.response.start":
+                status_code = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            route = scope.get("route")
+            access_logger.info(
+                "%s %s %s",
+                scope["method"],
+                getattr(route, "path", scope["path"]),
+                status_code,
+                extra={"status_code": status_code, "elapsed_ms": elapsed_ms},
+            )
+            if self._audited(scope):
+                await self._audit(scope, request_id, status_code)
+            request_id_var.reset(token)
+
+    @staticmethod
+    def _audited(scope: Scope) -> bool:
+        path: str = scope["path"]
+        return (
+            scope["method"] in STATE_CHANGING
+            and path.startswith(PREFIX)
+            and not path.startswith(NOT_AUDITED)
+        )
+
+    async def _audit(self, scope: Scope, request_id: str, status_code: int) -> None:
+        app = scope.get("app")
+        sessionmaker: async_sessionmaker[AsyncSession] | None = getattr(
+            getattr(app, "state", None), "sessionmaker", None
+        )
+        if sessionmaker is None:
+            return
+        state: dict[str, Any] = scope.get("state") or {}
+        audit: dict[str, Any] = state.get("audit") or {}
+        path_params: dict[str, Any] = scope.get("path_params") or {}
+        route = scope.get("route")
+        limetype = audit.get("limetype") or path_params.get("limetype")
+        object_id = audit.get("object_id")
+        if object_id is None:
+            for name in _ID_PARAMS:
+                value = path_params.get(name)
+                if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
+                    object_id = int(value)
+                    break
+        record = AuditRecord(
+            request_id=request_id,
+            actor=(_header(scope, b"x-lime-user") or None),
+            action=getattr(route, "name", None) or f"{scope['method']} {scope['path']}",
+            method=scope["method"],
+            path=getattr(route, "path", scope["path"])[:1024],
+            limetype=limetype,
+            object_id=object_id,
+            status_code=status_code,
+            result="ok" if status_code < 400 else "error",
+            detail=audit.get("detail"),
+        )
+        try:
+            async with sessionmaker() as session:
+                session.add(record)
+                await session.commit()
+        except Exception:
+            audit_logger.exception("could not write the audit record")

@@ -1,0 +1,60 @@
+"""Enqueueing jobs after commit. Durable intent lives in Postgres; Redis only carries messages."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from arq.connections import ArqRedis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger("billecta_gateway.queue")
+
+
+@dataclass
+class PendingJob:
+    function: str
+    args: tuple[Any, ...]
+    job_id: str | None
+    defer_by: float | None = None
+
+
+@dataclass
+class AfterCommit:
+    """Jobs to enqueue once the transaction that recorded their intent has committed.
+
+    Usage: `jobs.add(...)` while writing, `await session.commit()`, then `await jobs.flush(queue)`.
+    A failed enqueue is logged, not raised: the row that records the intent stays pending and a
+    cron re-drives it.
+    """
+
+    jobs: list[PendingJob] = field(default_factory=list)
+
+    def add(
+        self, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+    ) -> None:
+        self.jobs.append(PendingJob(function, args, job_id, defer_by))
+
+    async def flush(self, queue: ArqRedis) -> int:
+        """Enqueue every pending job; returns how many reached Redis."""
+        sent = 0
+        jobs, self.jobs = self.jobs, []
+        try:
+            for job in jobs:
+                await queue.enqueue_job(
+                    job.function, *job.args, _job_id=job.job_id, _defer_by=job.defer_by
+                )
+                sent += 1
+        except (RedisError, OSError) as exc:
+            logger.warning(
+                "could not enqueue %d job(s), a cron will re-drive them: %s",
+                len(jobs) - sent,
+                type(exc).__name__,
+            )
+        return sent
+
+
+def job_id(kind: str, *parts: object) -> str:
+    """A deterministic arq job id, e.g. `upsert_debtor:batch=7:obj=1001:try=1`."""
+    return ":".join([kind, *(str(p) for p in parts)])

@@ -1,0 +1,137 @@
+"""The arq worker: the only list of jobs and crons. Mirrors the app lifespan in on_startup."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypedDict
+
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings
+from arq.jobs import Job, JobStatus
+from arq.typing import WorkerCoroutine
+from arq.worker import Function, Worker, func
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from billecta_gateway.billecta import BillectaClient, Priority
+from billecta_gateway.config import Settings
+from billecta_gateway.db import create_engine, create_sessionmaker, session_scope
+from billecta_gateway.logs import configure_logging, job_id_var
+from billecta_gateway.main import build_billecta_client
+from billecta_gateway.monitor import service as monitor
+
+logger = logging.getLogger("billecta_gateway.worker")
+
+
+class WorkerContext(TypedDict):
+    """What every job receives: arq's own keys plus the resources built in on_startup."""
+
+    redis: ArqRedis
+    job_id: str
+    job_try: int
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    billecta: BillectaClient
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def finish_running_imb(ctx: WorkerContext) -> dict[str, int]:
+    """Close running integration-monitor batches whose logs have all finished."""
+    async with session_scope(ctx["sessionmaker"]) as session:
+        summary = await monitor.finish_running_batches(session, now=utcnow())
+    return {"closed": summary.closed, "logs_failed": summary.logs_failed}
+
+
+async def finish_running_imb_nightly(ctx: WorkerContext) -> dict[str, int]:
+    """Force-complete stalled batches: logs whose arq job vanished are marked `error`."""
+    redis = ctx["redis"]
+
+    async def job_exists(task_id: str) -> bool:
+        return await Job(task_id, redis).status() != JobStatus.not_found
+
+    async with session_scope(ctx["sessionmaker"]) as session:
+        summary = await monitor.finish_running_batches(
+            session, now=utcnow(), job_exists=job_exists, stale_after=timedelta(hours=1)
+        )
+    return {"closed": summary.closed, "logs_failed": summary.logs_failed}
+
+
+FUNCTIONS: list[Function | WorkerCoroutine] = [
+    func(finish_running_imb, timeout=120),  # type: ignore[arg-type]
+    func(finish_running_imb_nightly, timeout=600),  # type: ignore[arg-type]
+]
+
+CRON_JOBS = [
+    # The spec's schedules, in UTC (the worker's timezone is set explicitly below).
+    cron(
+        finish_running_imb,  # type: ignore[arg-type]
+        name="cron:finish_running_imb",
+        hour=set(range(6, 24)),
+        minute=set(range(0, 60, 5)),
+        timeout=120,
+        unique=True,
+    ),
+    cron(
+        finish_running_imb_nightly,  # type: ignore[arg-type]
+        name="cron:finish_running_imb_nightly",
+        hour={3},
+        minute={0},
+        timeout=600,
+        unique=True,
+    ),
+]
+
+
+def _startup(settings: Settings) -> Any:
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        engine = create_engine(settings)
+        ctx["settings"] = settings
+        ctx["engine"] = engine
+        ctx["sessionmaker"] = create_sessionmaker(engine)
+        ctx["billecta"] = build_billecta_client(settings, priority=Priority.BULK)
+        logger.info("worker started")
+
+    return on_startup
+
+
+async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    if "billecta" in ctx:
+        await ctx["billecta"].aclose()
+    if "engine" in ctx:
+        await ctx["engine"].dispose()
+    logger.info("worker stopped")
+
+
+async def _on_job_start(ctx: dict[str, Any]) -> None:
+    job_id_var.set(ctx.get("job_id"))
+
+
+def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) -> Worker:
+    """A worker for these settings (jobs, crons, lifecycle hooks, UTC schedules)."""
+    options: dict[str, Any] = {
+        "functions": FUNCTIONS,
+        "cron_jobs": CRON_JOBS,
+        "redis_settings": RedisSettings.from_dsn(settings.redis_url),
+        "queue_name": settings.arq_queue_name,
+        "on_startup": _startup(settings),
+        "on_shutdown": _on_shutdown,
+        "on_job_start": _on_job_start,
+        "burst": burst,
+        "timezone": UTC,
+        "max_jobs": 50,
+        "job_timeout": 300,
+        "keep_result": 3600,
+        "handle_signals": not burst,
+    }
+    options.update(overrides)
+    return Worker(**options)
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    """Run the worker until stopped (or until the queue is empty with `burst`)."""
+    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
+    create_worker(settings, burst=burst).run()
