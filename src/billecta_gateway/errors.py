@@ -18,7 +18,6 @@ from billecta_gateway.billecta.errors import (
     BillectaApiBadRequestException,
     BillectaApiRequestException,
 )
-from billecta_gateway.logs import request_id_var
 
 logger = logging.getLogger("billecta_gateway.errors")
 
@@ -183,12 +182,3 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for exc_type in (OperationalError, InterfaceError, ConnectionRefusedError, RedisConnectionError):
         app.add_exception_handler(exc_type, _unavailable)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        request_id = request_id_var.get()
-        logger.exception("unexpected error")
-        return _json(
-            500,
-            {"error_message": f"Internal server error (request id {request_id})", "request_id": request_id},
-        )

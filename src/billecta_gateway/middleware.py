@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -14,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from billecta_gateway.logs import request_id_var
 from billecta_gateway.models import AuditRecord
 
+logger = logging.getLogger("billecta_gateway.errors")
 access_logger = logging.getLogger("billecta_gateway.access")
 audit_logger = logging.getLogger("billecta_gateway.audit")
 
@@ -57,15 +59,45 @@ class RequestContextMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        response_started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+            await send_wrapper(message)
+
         try:
-            await self.app(scope, receive, send_wrapper)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # Unforeseen errors are 500s with the request id, logged here with the request's
+            # context still set; nothing above this middleware sees them.
+            logger.exception("unexpected error")
+            if response_started:
+                raise
+            body = json.dumps(
+                {
+                    "error_message": f"Internal server error (request id {request_id})",
+                    "request_id": request_id,
+                }
+            ).encode()
+            await send_wrapper(
+                {
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_wrapper({"type": "http.response.body", "body": body})
         finally:
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
-            route = scope.get("route")
             access_logger.info(
                 "%s %s %s",
                 scope["method"],
-                getattr(route, "path", scope["path"]),
+                scope["path"],
                 status_code,
                 extra={"status_code": status_code, "elapsed_ms": elapsed_ms},
             )
@@ -106,7 +138,7 @@ class RequestContextMiddleware:
             actor=(_header(scope, b"x-lime-user") or None),
             action=getattr(route, "name", None) or f"{scope['method']} {scope['path']}",
             method=scope["method"],
-            path=getattr(route, "path", scope["path"])[:1024],
+            path=scope["path"][:1024],
             limetype=limetype,
             object_id=object_id,
             status_code=status_code,
