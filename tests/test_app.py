@@ -133,7 +133,9 @@ async def test_malformed_json_is_a_json_error(probed: Any, client: httpx.AsyncCl
 
 
 async def test_endpoint_can_answer_the_spec_400(probed: Any, client: httpx.AsyncClient) -> None:
-    response = await client.put(f"{PREFIX}/probe/spec-400", json={"invoice_id": 1, "postpone_days": "x"})
+    response = await client.put(
+        f"{PREFIX}/probe/spec-400", json={"invoice_id": 1, "postpone_days": "x"}
+    )
     assert response.status_code == 400
     assert "postpone_days" in response.json()["error_message"]
 

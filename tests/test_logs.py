@@ -13,7 +13,14 @@ import respx
 
 from billecta_gateway.logs import ConsoleFormatter, JsonFormatter, configure_logging
 from billecta_gateway.main import create_app
-from tests.conftest import BILLECTA_AUTH, BILLECTA_URL, LIME_KEY, LIME_KEY_2, WEBHOOK_KEY, make_settings
+from tests.conftest import (
+    BILLECTA_AUTH,
+    BILLECTA_URL,
+    LIME_KEY,
+    LIME_KEY_2,
+    WEBHOOK_KEY,
+    make_settings,
+)
 
 PREFIX = "/limepkg-billecta-integration"
 
@@ -30,7 +37,9 @@ def restore_logging() -> Iterator[None]:
 
 
 async def test_no_key_or_token_reaches_the_logs(
-    restore_logging: None, sessionmaker: Any, capsys: pytest.CaptureFixture[str],
+    restore_logging: None,
+    sessionmaker: Any,
+    capsys: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = make_settings(log_level="DEBUG", log_format="json")
@@ -65,7 +74,9 @@ async def test_no_key_or_token_reaches_the_logs(
 
 
 def _record(**extra: Any) -> logging.LogRecord:
-    record = logging.LogRecord("billecta_gateway.x", logging.INFO, __file__, 1, "hello %s", ("w",), None)
+    record = logging.LogRecord(
+        "billecta_gateway.x", logging.INFO, __file__, 1, "hello %s", ("w",), None
+    )
     record.request_id = "rid-1"
     record.job_id = None
     record.__dict__.update(extra)

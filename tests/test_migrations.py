@@ -49,8 +49,9 @@ async def test_models_and_migrations_agree_and_round_trip() -> None:
 
     await asyncio.to_thread(command.downgrade, cfg, "base")
     tables = await _scalar(
-        url, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
-        "AND table_name <> 'alembic_version'"
+        url,
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public' "
+        "AND table_name <> 'alembic_version'",
     )
     assert tables == 0
     assert await _scalar(url, "SELECT count(*) FROM pg_proc WHERE proname LIKE 'gateway_%'") == 0
@@ -65,7 +66,9 @@ async def test_models_and_migrations_agree_and_round_trip() -> None:
 
 async def test_change_number_and_tombstone_are_written_by_the_database(connection: Any) -> None:
     await connection.execute(text("INSERT INTO creditor (id, name) VALUES (42, 'Acme')"))
-    first = (await connection.execute(text("SELECT change_no FROM creditor WHERE id = 42"))).scalar()
+    first = (
+        await connection.execute(text("SELECT change_no FROM creditor WHERE id = 42"))
+    ).scalar()
     xid = (await connection.execute(text("SELECT pg_current_xact_id()::text::bigint"))).scalar()
     assert first == xid
     await connection.execute(text("DELETE FROM creditor WHERE id = 42"))

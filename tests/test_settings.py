@@ -11,14 +11,19 @@ from tests.conftest import make_settings
 
 
 def test_comma_separated_keys_are_split() -> None:
-    settings = make_settings(lime_api_keys="a-key-1, b-key-2", cors_allowed_origins="https://x.lime")
+    settings = make_settings(
+        lime_api_keys="a-key-1, b-key-2", cors_allowed_origins="https://x.lime"
+    )
     assert [k.get_secret_value() for k in settings.lime_api_keys] == ["a-key-1", "b-key-2"]
     assert settings.cors_allowed_origins == ["https://x.lime"]
 
 
 @pytest.mark.parametrize(
     ("missing", "setting"),
-    [("billecta_base_url", "BILLECTA_BASE_URL"), ("billecta_authentication", "BILLECTA_AUTHENTICATION")],
+    [
+        ("billecta_base_url", "BILLECTA_BASE_URL"),
+        ("billecta_authentication", "BILLECTA_AUTHENTICATION"),
+    ],
 )
 def test_missing_billecta_setting_names_it(missing: str, setting: str) -> None:
     with pytest.raises(InvalidBillectaApiConfig, match=setting):
@@ -26,12 +31,13 @@ def test_missing_billecta_setting_names_it(missing: str, setting: str) -> None:
 
 
 def test_authentication_needs_a_known_prefix() -> None:
-    with pytest.raises(InvalidBillectaApiConfig, match="Basic|SecureToken"):
+    with pytest.raises(InvalidBillectaApiConfig, match=r"Basic|SecureToken"):
         make_settings(billecta_authentication="Bearer abc")
 
 
 @pytest.mark.parametrize(
-    ("field", "setting"), [("lime_api_keys", "LIME_API_KEYS"), ("webhook_api_key", "WEBHOOK_API_KEY")]
+    ("field", "setting"),
+    [("lime_api_keys", "LIME_API_KEYS"), ("webhook_api_key", "WEBHOOK_API_KEY")],
 )
 def test_missing_keys_stop_start_up(field: str, setting: str) -> None:
     with pytest.raises(ConfigurationError, match=setting):

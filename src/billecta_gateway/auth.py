@@ -34,7 +34,9 @@ async def require_api_key(
 def acting_user(
     x_lime_user: Annotated[
         str | None,
-        Header(alias="x-lime-user", description="The Lime user acting (recorded in audit and batches)"),
+        Header(
+            alias="x-lime-user", description="The Lime user acting (recorded in audit and batches)"
+        ),
     ] = None,
 ) -> str | None:
     """The Lime user on whose behalf the call is made, if the frontend says."""

@@ -1,4 +1,4 @@
-"""`billecta-gateway` command line: api, worker, migrate, openapi."""
+"""`billecta-gateway` command line: api, worker, migrate, openapi, routes."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def openapi_document() -> dict[str, Any]:
     from billecta_gateway.main import create_app
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         billecta_base_url="https://api.billecta.com",
         billecta_authentication="SecureToken placeholder",
         lime_api_keys="placeholder",
@@ -98,6 +98,37 @@ def cmd_openapi(args: argparse.Namespace) -> None:
     print(f"wrote {path}")
 
 
+ROUTES_START, ROUTES_END = "<!-- routes:start -->", "<!-- routes:end -->"
+
+
+def render_routes_table() -> str:
+    """The Markdown table of every Billecta route with its confidence."""
+    from billecta_gateway.billecta.routes import ROUTES
+
+    lines = ["| route | method | path | confidence |", "| --- | --- | --- | --- |"]
+    lines += [
+        f"| `{name}` | {route.method} | `{route.path}` | {route.confidence} |"
+        for name, route in sorted(ROUTES.items(), key=lambda item: (item[1].path, item[0]))
+    ]
+    return "\n".join(lines)
+
+
+def readme_with_routes(readme: str) -> str:
+    """`readme` with the routes section replaced by the current table."""
+    head, _, rest = readme.partition(ROUTES_START)
+    _, _, tail = rest.partition(ROUTES_END)
+    return f"{head}{ROUTES_START}\n{render_routes_table()}\n{ROUTES_END}{tail}"
+
+
+def cmd_routes(args: argparse.Namespace) -> None:
+    if not args.readme:
+        print(render_routes_table())
+        return
+    path = Path(args.readme)
+    path.write_text(readme_with_routes(path.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"updated the route table in {path}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billecta-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     oas.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))
     oas.add_argument("--check", action="store_true", help="fail if the file is out of date")
     oas.set_defaults(func=cmd_openapi)
+
+    routes = sub.add_parser("routes", help="print the Billecta route table (or update README.md)")
+    routes.add_argument("--readme", help="update the table between the markers in this file")
+    routes.set_defaults(func=cmd_routes)
     return parser
 
 

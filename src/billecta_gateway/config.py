@@ -97,7 +97,9 @@ class Settings(BaseSettings):
             raise InvalidBillectaApiConfig(
                 "BILLECTA_BASE_URL is not set: the base URL of the Billecta API is required"
             )
-        auth = self.billecta_authentication.get_secret_value() if self.billecta_authentication else ""
+        auth = (
+            self.billecta_authentication.get_secret_value() if self.billecta_authentication else ""
+        )
         if not auth:
             raise InvalidBillectaApiConfig(
                 "BILLECTA_AUTHENTICATION is not set: give the whole Authorization header value, "

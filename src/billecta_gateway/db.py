@@ -1,4 +1,4 @@
-"""Engine and session factory. Built by the app lifespan and the worker start-up, never at import."""
+"""Engine and session factory, built by the app lifespan and the worker start-up."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from billecta_gateway.config import Settings
 

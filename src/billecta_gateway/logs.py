@@ -13,7 +13,10 @@ from typing import Any
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
 
-_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
+    "message",
+    "asctime",
+}
 _REDACTED = "***"
 
 
@@ -79,7 +82,7 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", None),
         }
         if getattr(record, "job_id", None):
-            entry["job_id"] = record.job_id
+            entry["job_id"] = getattr(record, "job_id", None)
         entry.update(_extras(record))
         if record.exc_info:
             entry["exc"] = _scrub(self.formatException(record.exc_info))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from arq.connections import ArqRedis
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -20,6 +19,7 @@ from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
+from billecta_gateway.queue import close_queue, create_queue
 from billecta_gateway.routers import LIME_ROUTERS
 
 
@@ -53,12 +53,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.billecta = build_billecta_client(settings, priority=Priority.INTERACTIVE)
-        app.state.queue = ArqRedis.from_url(settings.redis_url)
+        app.state.queue = create_queue(settings)
         try:
             yield
         finally:
             await app.state.billecta.aclose()
-            await app.state.queue.aclose()
+            await close_queue(app.state.queue)
             await engine.dispose()
 
     app = FastAPI(
@@ -90,7 +90,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             CORSMiddleware,
             allow_origins=settings.cors_allowed_origins,
             allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-            allow_headers=["x-api-key", "x-lime-user", "content-type", "idempotency-key", "x-request-id"],
+            allow_headers=[
+                "x-api-key",
+                "x-lime-user",
+                "content-type",
+                "idempotency-key",
+                "x-request-id",
+            ],
             expose_headers=["x-request-id"],
             allow_credentials=False,
         )

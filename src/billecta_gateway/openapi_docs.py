@@ -31,11 +31,16 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 OPENAPI_TAGS: list[dict[str, str]] = [
     {"name": "health", "description": "Liveness and readiness probes"},
-    {"name": "lime objects", "description": "Object ingestion from Lime, the read API and the change feed"},
+    {
+        "name": "lime objects",
+        "description": "Object ingestion from Lime, the read API and the change feed",
+    },
     {"name": "integration monitor", "description": "Batches and logs of background work"},
 ]
 
 
-def error_response(status: int, description: str, model: type[BaseModel] = ErrorBody) -> dict[int | str, dict[str, Any]]:
+def error_response(
+    status: int, description: str, model: type[BaseModel] = ErrorBody
+) -> dict[int | str, dict[str, Any]]:
     """One documented error response for a route's `responses=`."""
     return {status: {"model": model, "description": description}}

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
+from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
+
+from billecta_gateway.config import Settings
 
 logger = logging.getLogger("billecta_gateway.queue")
 
@@ -53,6 +56,18 @@ class AfterCommit:
                 type(exc).__name__,
             )
         return sent
+
+
+def create_queue(settings: Settings) -> ArqRedis:
+    """The arq pool of a process; connects lazily, so the API starts even while Redis is down."""
+    pool = ConnectionPool.from_url(
+        settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
+    )
+    return ArqRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
+
+
+async def close_queue(queue: ArqRedis) -> None:
+    await queue.aclose(close_connection_pool=True)
 
 
 def job_id(kind: str, *parts: object) -> str:

@@ -133,5 +133,7 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
     """Run the worker until stopped (or until the queue is empty with `burst`)."""
-    configure_logging(level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
+    configure_logging(
+        level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values()
+    )
     create_worker(settings, burst=burst).run()

@@ -1,4 +1,4 @@
-"""The limetypes the gateway mirrors, their properties and the customer's declared custom properties.
+"""The mirrored limetypes, their properties and the declared custom properties.
 
 Built-in properties come from the SQLAlchemy models (column type + `info`); custom properties
 come from `LIME_SCHEMA_FILE` (TOML, e.g. `[debtor.custom] invoice_reference = "string"`) and
@@ -78,17 +78,17 @@ class PropertySpec:
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError("expected a finite number")
             try:
-                number = Decimal(str(value).strip())
+                amount = Decimal(str(value).strip())
             except InvalidOperation:
                 raise ValueError("expected a number") from None
-            if not number.is_finite():
+            if not amount.is_finite():
                 raise ValueError("expected a finite number")
-            exponent = number.as_tuple().exponent
+            exponent = amount.as_tuple().exponent
             if self.scale is not None and isinstance(exponent, int) and -exponent > self.scale:
                 raise ValueError(f"more than {self.scale} decimals")
-            if abs(number) >= Decimal(10) ** 14:
+            if abs(amount) >= Decimal(10) ** 14:
                 raise ValueError("out of range")
-            return number
+            return amount
         if kind == "date":
             if not isinstance(value, str):
                 raise ValueError("expected a date (YYYY-MM-DD)")
@@ -149,7 +149,7 @@ class LimetypeSpec:
         spec = self.properties[name]
         if not spec.custom:
             return getattr(self.model, name)  # type: ignore[no-any-return]
-        text = self.model.custom[name].astext  # type: ignore[index]
+        text = self.model.custom[name].astext
         sql_type: Any = {
             "integer": BigInteger(),
             "decimal": Numeric(),
@@ -157,7 +157,7 @@ class LimetypeSpec:
             "datetime": DateTime(timezone=True),
             "boolean": Boolean(),
         }.get(spec.kind)
-        return cast(text, sql_type) if sql_type is not None else text  # type: ignore[no-any-return]
+        return cast(text, sql_type) if sql_type is not None else text
 
 
 def _builtin_spec(column: Any) -> PropertySpec:
