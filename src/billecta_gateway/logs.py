@@ -117,6 +117,10 @@ def configure_logging(*, level: str, fmt: str, secrets: list[str]) -> None:
     root.setLevel(level.upper())
     for name in ("uvicorn.access",):
         logging.getLogger(name).disabled = True
+    # httpx logs full URLs at INFO, query strings included (a Swish request carries a phone
+    # number there); our own Billecta client logs the route template instead.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "arq"):
         lg = logging.getLogger(name)
         lg.handlers = []

@@ -33,6 +33,7 @@ from billecta_gateway.billecta.errors import (
 )
 from billecta_gateway.billecta.limiter import ConcurrencyLimiter, Priority, RateLimiter
 from billecta_gateway.billecta.routes import IDEMPOTENT_METHODS, Route, find_route
+from billecta_gateway.billecta.schemas import decimal_to_number
 
 logger = logging.getLogger("billecta_gateway.billecta")
 
@@ -53,16 +54,20 @@ class PriorityScope:
         self._tokens: list[Token[Priority | None]] = []
 
     def __enter__(self) -> Self:
+        """Apply the priority until the block ends."""
         self._tokens.append(_current_priority.set(self._priority))
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Restore the priority that applied before the block."""
         _current_priority.reset(self._tokens.pop())
 
     async def __aenter__(self) -> Self:
+        """Apply the priority until the block ends."""
         return self.__enter__()
 
     async def __aexit__(self, *exc: object) -> None:
+        """Restore the priority that applied before the block."""
         self.__exit__()
 
 
@@ -70,7 +75,7 @@ def _json_default(value: object) -> Any:
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
     if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return decimal_to_number(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, UUID):
@@ -199,7 +204,7 @@ class BillectaClient(BillectaApiMixin):
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
         self._sleep = sleep
-        self._jitter = random.Random()  # noqa: S311 - backoff jitter, not cryptography
+        self._jitter = random.Random()  # noqa: S311 - backoff jitter, not a secret
         self._slots = ConcurrencyLimiter(max_concurrency, interactive_reserved)
         self._rate = RateLimiter(rate_limit, clock=clock) if rate_limit is not None else None
         self._http = httpx.AsyncClient(
@@ -238,6 +243,7 @@ class BillectaClient(BillectaApiMixin):
         await self._http.aclose()
 
     async def __aenter__(self) -> Self:
+        """Use the client in ``async with``; it is closed on exit."""
         return self
 
     async def __aexit__(
@@ -246,6 +252,7 @@ class BillectaClient(BillectaApiMixin):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        """Close the client."""
         await self.aclose()
 
     async def handle_api_request(
@@ -315,7 +322,7 @@ class BillectaClient(BillectaApiMixin):
         if not isinstance(url_extension, str) or not url_extension.strip():
             raise ValueError("url_extension is required")
         path = url_extension.strip()
-        if "://" in path or path.startswith("//"):
+        if "://" in path.split("?", 1)[0] or path.startswith("//"):
             raise ValueError("url_extension must be a path below BILLECTA_BASE_URL")
         if not path.startswith("/"):
             path = "/" + path
@@ -329,7 +336,7 @@ class BillectaClient(BillectaApiMixin):
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
             return min(retry_after, self._retry_max_delay)
-        ceiling = min(self._retry_max_delay, self._retry_base_delay * 2**attempt)
+        ceiling = min(self._retry_max_delay, self._retry_base_delay * 2.0**attempt)
         return ceiling / 2 + self._jitter.uniform(0, ceiling / 2)
 
     async def _execute(
@@ -400,7 +407,9 @@ class BillectaClient(BillectaApiMixin):
                     path=path,
                 ) from exc
             except httpx.TransportError as exc:
-                logger.warning("billecta %s %s unreachable: %s", method, log_path, type(exc).__name__)
+                logger.warning(
+                    "billecta %s %s unreachable: %s", method, log_path, type(exc).__name__
+                )
                 raise BillectaApiRequestException(
                     f"Billecta could not be reached for {method} {path} ({type(exc).__name__})",
                     retryable=True,

@@ -26,8 +26,8 @@ def _coerce_datetime(value: Any) -> Any:
     return value
 
 
-def _decimal_to_number(value: Decimal) -> int | float:
-    """Billecta expects JSON numbers, so a Decimal leaves as an int when integral."""
+def decimal_to_number(value: Decimal) -> int | float:
+    """A Decimal as the JSON number Billecta expects (an int when integral)."""
     if value == value.to_integral_value():
         return int(value)
     return float(value)
@@ -37,7 +37,7 @@ BillectaDateTime = Annotated[datetime, BeforeValidator(_coerce_datetime)]
 """Billecta date-time: ISO-8601 with or without offset, ``T`` or space separated."""
 
 BillectaDecimal = Annotated[
-    Decimal, PlainSerializer(_decimal_to_number, return_type=int | float, when_used="json")
+    Decimal, PlainSerializer(decimal_to_number, return_type=int | float, when_used="json")
 ]
 """A plain Billecta number (prices in major units, VAT percent) kept exact in Python."""
 
