@@ -4,4 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-LIME_ROUTERS: list[APIRouter] = []
+from billecta_gateway.monitor.router import router as monitor_router
+
+LIME_ROUTERS: list[APIRouter] = [monitor_router]

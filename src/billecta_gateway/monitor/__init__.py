@@ -1,0 +1,1 @@
+"""The integration monitor: batches of background work and one log per object (DESIGN §3.6)."""
