@@ -73,7 +73,9 @@ class InvalidInput(GatewayError):
     status_code = 422
     default_message = "The request is not valid"
 
-    def __init__(self, message: str | None = None, *, errors: Sequence[dict[str, Any]] = ()) -> None:
+    def __init__(
+        self, message: str | None = None, *, errors: Sequence[dict[str, Any]] = ()
+    ) -> None:
         super().__init__(message)
         self.errors = list(errors)
 
@@ -122,7 +124,14 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors: list[dict[str, Any]] = []
     for err in exc.errors():
         loc = [str(part) for part in err.get("loc", ())]
-        errors.append({"loc": loc, "field": ".".join(loc[1:]) or ".".join(loc), "message": err.get("msg"), "type": err.get("type")})
+        errors.append(
+            {
+                "loc": loc,
+                "field": ".".join(loc[1:]) or ".".join(loc),
+                "message": err.get("msg"),
+                "type": err.get("type"),
+            }
+        )
     return errors
 
 
@@ -144,7 +153,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway(request: Request, exc: GatewayError) -> JSONResponse:
         if exc.status_code >= 500:
-            logger.warning("request failed: %s", exc.message, extra={"status_code": exc.status_code})
+            logger.warning(
+                "request failed: %s", exc.message, extra={"status_code": exc.status_code}
+            )
         return _json(exc.status_code, exc.body(), exc.headers)
 
     @app.exception_handler(RequestValidationError)
@@ -178,7 +189,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
         logger.error("dependency unavailable: %s", type(exc).__name__)
-        return _json(503, {"error_message": "The database or queue is unavailable, try again later"})
+        return _json(
+            503, {"error_message": "The database or queue is unavailable, try again later"}
+        )
 
-    for exc_type in (OperationalError, InterfaceError, ConnectionRefusedError, RedisConnectionError):
+    for exc_type in (
+        OperationalError,
+        InterfaceError,
+        ConnectionRefusedError,
+        RedisConnectionError,
+    ):
         app.add_exception_handler(exc_type, _unavailable)

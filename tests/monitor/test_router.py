@@ -7,29 +7,14 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billecta_gateway.auth import require_api_key
 from billecta_gateway.models import IntegrationMonitorBatch
 from billecta_gateway.monitor import service
-from billecta_gateway.monitor.router import router
-from billecta_gateway.openapi_docs import ERROR_RESPONSES
 
 BASE = "/limepkg-billecta-integration/integration-monitor"
-
-
-@pytest.fixture(autouse=True)
-def _mounted(app: FastAPI) -> None:
-    """Mount the monitor router the way the application does, unless it already is."""
-    if not any("/integration-monitor/batches" in getattr(r, "path", "") for r in app.routes):
-        app.include_router(
-            router,
-            prefix="/limepkg-billecta-integration",
-            dependencies=[Depends(require_api_key)],
-            responses=ERROR_RESPONSES,
-        )
 
 
 async def _seed_batches(session: AsyncSession, count: int) -> list[int]:

@@ -147,7 +147,9 @@ def relation_col(
 
 def billecta_id_col(**info: Any) -> Mapped[str | None]:
     """A Billecta public id; unique, owned by the gateway once set."""
-    return mapped_column(String(64), nullable=True, unique=True, info={"gateway_owned": True, **info})
+    return mapped_column(
+        String(64), nullable=True, unique=True, info={"gateway_owned": True, **info}
+    )
 
 
 def error_message_col() -> Mapped[str | None]:
