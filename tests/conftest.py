@@ -183,3 +183,17 @@ async def committed_sessionmaker(
     yield maker
     async with engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {TABLES_TO_CLEAN} RESTART IDENTITY CASCADE"))
+
+
+async def run_worker_burst(settings: Settings, **overrides: Any) -> Any:
+    """Run a real arq worker in burst mode until the queue is empty; returns the worker."""
+    from billecta_gateway.worker import create_worker
+
+    options: dict[str, Any] = {"poll_delay": 0.05, "cron_jobs": []}
+    options.update(overrides)
+    worker = create_worker(settings, burst=True, **options)
+    try:
+        await worker.main()
+    finally:
+        await worker.close()
+    return worker

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.queue import AfterCommit, close_queue, create_queue, job_id
 from billecta_gateway.worker import CRON_JOBS, FUNCTIONS, create_worker
-from tests.conftest import make_settings
+from tests.conftest import make_settings, run_worker_burst
 
 
 async def _stalled_batch(maker: async_sessionmaker[AsyncSession], statuses: list[str]) -> int:
@@ -50,11 +50,7 @@ async def test_real_worker_runs_an_enqueued_job_in_burst_mode(
     assert await jobs.flush(queue) == 1
     await close_queue(queue)
 
-    worker = create_worker(settings, burst=True, poll_delay=0.05, cron_jobs=[])
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    worker = await run_worker_burst(settings)
     assert worker.jobs_complete == 1
     assert worker.jobs_failed == 0
 
@@ -81,11 +77,7 @@ async def test_nightly_job_fails_logs_whose_job_vanished(
     queue = create_queue(settings)
     await queue.enqueue_job("finish_running_imb_nightly")
     await close_queue(queue)
-    worker = create_worker(settings, burst=True, poll_delay=0.05, cron_jobs=[])
-    try:
-        await worker.main()
-    finally:
-        await worker.close()
+    worker = await run_worker_burst(settings)
     assert worker.jobs_complete == 1
     async with committed_sessionmaker() as session:
         batch = await session.get(IntegrationMonitorBatch, batch_id)
