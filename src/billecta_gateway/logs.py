@@ -68,7 +68,9 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
     return {
         k: v
         for k, v in record.__dict__.items()
-        if k not in _STANDARD_ATTRS and k not in {"request_id", "job_id"} and not k.startswith("_")
+        if k not in _STANDARD_ATTRS
+        and k not in {"request_id", "job_id", "color_message"}
+        and not k.startswith("_")
     }
 
 
