@@ -1,0 +1,1 @@
+"""Articles: upsert and delete as Billecta products, per creditor relation."""

@@ -1,0 +1,1 @@
+"""Creditors: push the Lime creditor to Billecta and fetch Billecta's default settings."""

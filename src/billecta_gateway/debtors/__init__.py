@@ -1,0 +1,1 @@
+"""Debtors: upsert and anonymize in Billecta, per creditor relation."""

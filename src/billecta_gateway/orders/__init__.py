@@ -1,0 +1,1 @@
+"""Orders: upsert, attest and delete as Billecta invoice actions; order-row messages."""

@@ -1,0 +1,403 @@
+"""The fan-out, the per-object runner (retries, final try, budget) and the re-drive cron."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from arq import Retry
+from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
+from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
+from billecta_gateway.models import (
+    CreditorDebtor,
+    Debtor,
+    IntegrationMonitorBatch,
+    IntegrationMonitorLog,
+)
+from billecta_gateway.monitor import service as monitor
+from billecta_gateway.queue import AfterCommit
+from billecta_gateway.tasks import fanout, runner
+from billecta_gateway.tasks.contract import (
+    Outcome,
+    TaskContext,
+    TaskKind,
+    fan_out_job_id,
+    start_task,
+)
+from billecta_gateway.tasks.fanout import fan_out_task, redrive_task_logs
+from billecta_gateway.tasks.runner import run_object_task
+from tests.conftest import make_settings
+from tests.tasks.support import (
+    FakeBillecta,
+    add_creditor,
+    add_debtor,
+    batch_and_logs,
+    run_batch,
+    run_job,
+)
+
+QUEUE = make_settings().arq_queue_name
+
+
+async def _start(session: AsyncSession, ids: list[int], missing: list[int] | None = None) -> int:
+    batch_id = await start_task(
+        session,
+        kind=UPSERT_DEBTOR,
+        title="Upsert debtors in Billecta",
+        created_by="anna",
+        object_ids=ids,
+        missing_ids=missing or [],
+        jobs=AfterCommit(),
+    )
+    await session.commit()
+    return batch_id
+
+
+async def _status(redis: ArqRedis, job_id: str) -> JobStatus:
+    return await Job(job_id, redis, _queue_name=QUEUE).status()
+
+
+async def test_fan_out_creates_pending_logs_and_one_job_per_object(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [11, 12, 13])
+
+    result = await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+
+    assert result == {"logs": 3, "enqueued": 3}
+    batch, logs = await batch_and_logs(session, batch_id)
+    assert (batch.total, batch.done, batch.status) == (3, 0, "running")
+    assert batch.parameters == {
+        "limetype": "debtor",
+        "fan_out_attempt": 1,
+        "fanned_out": True,
+        "objects": 3,
+    }
+    for object_id, log in logs.items():
+        assert (log.status, log.attempt, log.limetype) == ("pending", 1, "debtor")
+        assert log.task_id == f"upsert_debtor:{batch_id}:{object_id}:1"
+        assert await _status(redis, log.task_id) == JobStatus.queued
+    assert await redis.zcard(QUEUE) == 3
+
+
+async def test_running_the_fan_out_twice_creates_nothing_twice(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fanout, "LOG_CHUNK", 100)
+    monkeypatch.setattr(fanout, "ENQUEUE_CHUNK", 7)
+    batch_id = await _start(session, list(range(1, 251)))
+
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    again = await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+
+    assert again == {"logs": 250, "enqueued": 0}
+    batch, logs = await batch_and_logs(session, batch_id)
+    assert batch.total == 250 and len(logs) == 250
+    assert await redis.zcard(QUEUE) == 250
+
+
+async def test_the_runner_retries_a_503_with_backoff_and_leaves_the_log_running(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 21)
+    batch_id = await _start(session, [21])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    fake.fail("get_debtor_by_external_id", httpx.Response(503))
+
+    with pytest.raises(Retry) as caught:
+        await run_object_task({**ctx, "job_try": 2}, UPSERT_DEBTOR, logs[21].id, 21)
+
+    assert 5.0 <= (caught.value.defer_score or 0) / 1000 <= 10.0
+    _, logs = await batch_and_logs(session, batch_id)
+    assert logs[21].status == "running"
+
+
+async def test_the_runner_honours_retry_after_of_a_429(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 22)
+    batch_id = await _start(session, [22])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    fake.fail("get_debtor_by_external_id", httpx.Response(429, headers={"Retry-After": "7"}))
+
+    with pytest.raises(Retry) as caught:
+        await run_object_task(ctx, UPSERT_DEBTOR, logs[22].id, 22)
+
+    assert caught.value.defer_score == 7000
+
+
+async def test_a_retried_429_and_503_still_end_the_batch_ok(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 23)
+    batch_id = await _start(session, [23])
+    fake.fail("get_debtor_by_external_id", httpx.Response(429, headers={"Retry-After": "0"}))
+    fake.fail("create_debtor", httpx.Response(503, headers={"Retry-After": "0"}))
+
+    results = await run_batch(ctx, batch_id)
+
+    assert results == {23: "ok"}
+    batch, logs = await batch_and_logs(session, batch_id)
+    assert (batch.status, logs[23].status) == ("ok", "ok")
+    creates = fake.requests("POST", "/v1/debtors/debtor")
+    assert len(creates) == 2 and len(fake.debtors) == 1
+
+
+async def test_a_job_on_its_final_try_records_the_failure_instead_of_raising(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 24)
+    batch_id = await _start(session, [24])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    fake.fail("get_debtor_by_external_id", *[httpx.Response(503)] * 5)
+
+    with pytest.raises(Retry):
+        await run_job({**ctx, "max_tries": 5}, "upsert_debtor", logs[24].id, 24, max_tries=4)
+    result = await run_object_task({**ctx, "job_try": 5}, UPSERT_DEBTOR, logs[24].id, 24)
+
+    assert result == "error"
+    batch, logs = await batch_and_logs(session, batch_id)
+    assert logs[24].status == "error"
+    assert logs[24].message is not None
+    assert logs[24].message.startswith(
+        "Billecta was unavailable after 5 tries: Billecta answered 503"
+    )
+    assert (batch.status, batch.failed) == ("donewitherror", 1)
+    debtor = await session.get(Debtor, 24, populate_existing=True)
+    assert debtor is not None and debtor.billecta_error_message == logs[24].message
+
+
+async def test_a_finished_log_is_skipped_without_calling_billecta(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 25)
+    batch_id = await _start(session, [25])
+    await run_batch(ctx, batch_id)
+    _, logs = await batch_and_logs(session, batch_id)
+    sent = len(fake.sent)
+
+    assert await run_object_task(ctx, UPSERT_DEBTOR, logs[25].id, 25) == "skipped"
+    assert len(fake.sent) == sent
+
+
+def _kind(handler: Any, timeout: float = 90) -> TaskKind:
+    async def on_failure(session: AsyncSession, object_id: int, message: str, phase: str) -> None:
+        await session.execute(
+            update(Debtor).where(Debtor.id == object_id).values(billecta_error_message=message)
+        )
+
+    return TaskKind(
+        job="test_job",
+        task="test_task",
+        limetype="debtor",
+        title="Test",
+        handler=handler,
+        on_failure=on_failure,
+        timeout=timeout,
+        max_tries=3,
+    )
+
+
+async def _log(session: AsyncSession, object_id: int) -> int:
+    batch = await monitor.create_batch(session, title="t", task="test_task", created_by=None)
+    [(log_id, _)] = await monitor.add_logs(
+        session, batch_id=batch.id, limetype="debtor", object_ids=[object_id]
+    )
+    await session.commit()
+    return log_id
+
+
+async def test_an_unexpected_error_is_recorded_not_left_running(
+    session: AsyncSession, ctx: dict[str, Any]
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 26)
+    log_id = await _log(session, 26)
+
+    async def broken(run: TaskContext, object_id: int) -> Outcome:
+        raise RuntimeError("boom")
+
+    assert await run_object_task(ctx, _kind(broken), log_id, 26) == "error"
+    log = await session.get(IntegrationMonitorLog, log_id, populate_existing=True)
+    assert log is not None
+    assert (log.status, log.message) == ("error", "Unexpected error (RuntimeError): boom")
+
+
+async def test_a_job_over_its_budget_is_retried_then_recorded(
+    session: AsyncSession, ctx: dict[str, Any]
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 27)
+    log_id = await _log(session, 27)
+
+    async def slow(run: TaskContext, object_id: int) -> Outcome:
+        await asyncio.sleep(5)
+        return Outcome(ok=True)
+
+    kind = _kind(slow, timeout=1.2)
+    with pytest.raises(Retry):
+        await run_object_task(ctx, kind, log_id, 27)
+    assert await run_object_task({**ctx, "job_try": 3}, kind, log_id, 27) == "error"
+    log = await session.get(IntegrationMonitorLog, log_id, populate_existing=True)
+    assert log is not None and log.status == "error"
+    assert log.message == "The job did not finish within 1 s after 3 tries"
+
+
+def test_retry_delay_grows_and_honours_retry_after() -> None:
+    assert runner.retry_delay(1, 12.5) == 12.5
+    assert runner.retry_delay(1, 10_000) == runner.RETRY_MAX_DELAY
+    assert 2.5 <= runner.retry_delay(1) <= 5
+    assert 20 <= runner.retry_delay(4) <= 40
+    assert runner.retry_delay(30) <= runner.RETRY_MAX_DELAY
+
+
+async def _age(session: AsyncSession, batch_id: int, minutes: int = 30) -> None:
+    old = datetime.now(UTC) - timedelta(minutes=minutes)
+    await session.execute(
+        update(IntegrationMonitorLog)
+        .where(IntegrationMonitorLog.batch_id == batch_id)
+        .values(updated_at=old)
+    )
+    await session.execute(
+        update(IntegrationMonitorBatch)
+        .where(IntegrationMonitorBatch.id == batch_id)
+        .values(starttime=old)
+    )
+    await session.commit()
+
+
+async def test_redrive_enqueues_logs_whose_job_vanished_with_the_next_attempt(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis, fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 31)
+    await add_debtor(session, 32)
+    batch_id = await _start(session, [31, 32])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    await redis.flushdb()  # Redis lost every message
+    await _age(session, batch_id)
+
+    result = await redrive_task_logs(ctx)  # type: ignore[arg-type]
+
+    assert result == {"fan_outs": 0, "logs": 2, "given_up": 0, "enqueued": 2}
+    _, logs = await batch_and_logs(session, batch_id)
+    for object_id in (31, 32):
+        assert logs[object_id].attempt == 2
+        assert logs[object_id].task_id == f"upsert_debtor:{batch_id}:{object_id}:2"
+        assert await _status(redis, logs[object_id].task_id or "") == JobStatus.queued
+    # The re-driven jobs finish the batch.
+    for object_id in (31, 32):
+        await run_job(ctx, "upsert_debtor", logs[object_id].id, object_id)
+    batch, _ = await batch_and_logs(session, batch_id)
+    assert batch.status == "ok"
+
+
+async def test_redrive_leaves_queued_jobs_and_other_batches_alone(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [41])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    webhooks = await monitor.create_batch(
+        session, title="Billecta webhooks", task="webhook_events", created_by=None
+    )
+    await monitor.add_logs(session, batch_id=webhooks.id, limetype="webhook_event", object_ids=[1])
+    await session.commit()
+    await _age(session, batch_id)
+    await _age(session, webhooks.id)
+
+    result = await redrive_task_logs(ctx)  # type: ignore[arg-type]
+
+    assert result["logs"] == 0
+    _, logs = await batch_and_logs(session, webhooks.id)
+    assert logs[1].task_id is None and logs[1].attempt == 1
+
+
+async def test_redrive_gives_up_after_the_last_attempt(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 51)
+    batch_id = await _start(session, [51])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    await redis.flushdb()
+    await session.execute(
+        update(IntegrationMonitorLog)
+        .where(IntegrationMonitorLog.batch_id == batch_id)
+        .values(attempt=fanout.MAX_ATTEMPTS, status="running")
+    )
+    await _age(session, batch_id)
+
+    result = await redrive_task_logs(ctx)  # type: ignore[arg-type]
+
+    assert result["given_up"] == 1
+    batch, logs = await batch_and_logs(session, batch_id)
+    assert logs[51].status == "error"
+    assert batch.status == "donewitherror"
+    debtor = await session.get(Debtor, 51, populate_existing=True)
+    assert debtor is not None and (debtor.billecta_error_message or "").startswith("Gave up")
+
+
+async def test_redrive_sends_a_lost_fan_out_again(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [61, 62])
+    await _age(session, batch_id)
+
+    result = await redrive_task_logs(ctx)  # type: ignore[arg-type]
+
+    assert result["fan_outs"] == 1
+    assert await _status(redis, fan_out_job_id(batch_id, 2)) == JobStatus.queued
+    batch = await session.get(IntegrationMonitorBatch, batch_id, populate_existing=True)
+    assert batch is not None and batch.parameters is not None
+    assert batch.parameters["fan_out_attempt"] == 2
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    assert sorted(logs) == [61, 62]
+
+
+async def test_the_relation_keeps_its_public_id_across_a_second_batch(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 71)
+    for _ in range(2):
+        await run_batch(ctx, await _start(session, [71]))
+    assert len(fake.requests("POST", "/v1/debtors/debtor")) == 1
+    assert len(fake.requests("PUT", "/v1/debtors/debtor")) == 1
+    relation = await session.scalar(select(CreditorDebtor).where(CreditorDebtor.debtor == 71))
+    assert relation is not None and relation.debtorpublicid in fake.debtors
+
+
+class _DatabaseDown:
+    """A sessionmaker whose database cannot be reached."""
+
+    def __call__(self) -> Any:
+        raise OperationalError("SELECT 1", {}, ConnectionRefusedError("database down"))
+
+
+async def test_a_database_outage_is_retried_by_the_object_job_and_the_fan_out(
+    ctx: dict[str, Any],
+) -> None:
+    down = {**ctx, "sessionmaker": _DatabaseDown()}
+    with pytest.raises(Retry):
+        await run_object_task(down, UPSERT_DEBTOR, 1, 1)
+    with pytest.raises(Retry):
+        await fan_out_task(down, 1)  # type: ignore[arg-type]
+    with pytest.raises(OperationalError):
+        await fan_out_task({**down, "job_try": fanout.FAN_OUT_TRIES}, 1)  # type: ignore[arg-type]
