@@ -1,0 +1,1 @@
+"""Debt collection operations against Billecta: next event, postpone, cancel, escalate."""

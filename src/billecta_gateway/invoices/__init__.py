@@ -1,0 +1,1 @@
+"""Invoice operations against Billecta, the invoice state mapping and the invoice refresh."""

@@ -1,0 +1,1 @@
+"""Payment operations against Billecta: match and delete unhandled payments."""

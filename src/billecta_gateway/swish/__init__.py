@@ -1,0 +1,1 @@
+"""Swish payment requests for invoices."""
