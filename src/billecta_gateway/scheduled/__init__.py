@@ -1,0 +1,1 @@
+"""Scheduled jobs (arq cron): invoice expiry, and the bookkeeping every cron shares."""

@@ -1,0 +1,1 @@
+"""Webhooks from Billecta: receiver, inbox, event registry and handlers, reconciliation."""

@@ -1,0 +1,229 @@
+"""Invoice events: attest and state changes, reminder invoices, Autogiro withdrawals.
+
+Invoice fields and status are written only through the invoice-state mapping
+(`invoices.state` via `invoices.refresh.apply_billecta_invoice`), never mapped here a second time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billecta_gateway.billecta.schemas import (
+    BillectaInvoiceAction,
+    BillectaInvoiceActionInvoice,
+    BillectaInvoiceActionState,
+)
+from billecta_gateway.db import next_gateway_id
+from billecta_gateway.invoices.refresh import apply_billecta_invoice
+from billecta_gateway.invoices.state import is_credit_invoice
+from billecta_gateway.models import Creditor, Invoice, Order
+from billecta_gateway.webhooks.handlers.common import (
+    assign,
+    creditordebtor_by_public_id,
+    invoice_by_action,
+    is_older,
+    lock,
+    require_creditor,
+    require_invoice,
+    text_of,
+)
+from billecta_gateway.webhooks.payloads import InvoiceActionPayload, ReminderInvoicePayload
+from billecta_gateway.webhooks.registry import HandlerContext, NotReady, registry
+
+# Stages of an action that is not an invoice yet (an order being edited).
+_NOT_AN_INVOICE = frozenset({None, "", "None", "Created", "Unknown"})
+
+
+async def _get_or_create_invoice(
+    ctx: HandlerContext, action_public_id: str, defaults: dict[str, Any]
+) -> tuple[Invoice, bool]:
+    """The invoice with this ActionPublicId, created with `defaults` when new; (row, created)."""
+    await lock(ctx.session, "invoice", action_public_id)
+    invoice = await invoice_by_action(ctx.session, action_public_id)
+    if invoice is not None:
+        return invoice, False
+    invoice = Invoice(
+        id=await next_gateway_id(ctx.session), actionpublicid=action_public_id, **defaults
+    )
+    ctx.session.add(invoice)
+    await ctx.session.flush()
+    ctx.created_objects = True
+    return invoice, True
+
+
+async def _party_links(
+    ctx: HandlerContext, creditor: Creditor, debtor_public_id: str | None
+) -> dict[str, Any]:
+    links: dict[str, Any] = {"creditor": creditor.id}
+    link = await creditordebtor_by_public_id(ctx.session, debtor_public_id)
+    if link is not None:
+        links["creditordebtor"] = link.id
+        if link.debtor is not None:
+            links["debtor"] = link.debtor
+    return links
+
+
+async def _settle_order(ctx: HandlerContext, invoice: Invoice) -> Order | None:
+    """Fill the invoice's gaps from its order; a paid invoice completes its order."""
+    if invoice.order is None:
+        return None
+    order = await ctx.session.get(Order, invoice.order)
+    if order is None:
+        return None
+    gaps = {
+        name: getattr(order, name)
+        for name in ("debtor", "contract", "period_start", "period_end")
+        if getattr(invoice, name) is None and getattr(order, name) is not None
+    }
+    if invoice.creditor is None and order.creditor is not None:
+        gaps["creditor"] = order.creditor
+    assign(invoice, gaps)
+    if invoice.invoicestatus == "paid" and order.orderstatus != "completed":
+        assign(order, {"orderstatus": "completed"})
+    return order
+
+
+async def _credit_original(ctx: HandlerContext, credit_note: Invoice, original: Invoice) -> None:
+    """A credit note's original becomes `credited`, and so does the original's order."""
+    assign(
+        original,
+        {
+            "invoicestatus": "credited",
+            "credit_invoice_actionpublicid": original.credit_invoice_actionpublicid
+            or credit_note.actionpublicid,
+        },
+    )
+    ctx.touch("invoice", original.id)
+    if original.order is not None:
+        order = await ctx.session.get(Order, original.order)
+        if order is not None:
+            assign(order, {"orderstatus": "credited"})
+            ctx.touch("order", order.id)
+
+
+@registry.on("InvoiceActionAttested", "InvoiceActionStateChanged", payload=InvoiceActionPayload)
+async def upsert_invoice(ctx: HandlerContext, payload: InvoiceActionPayload) -> None:
+    """Create or update the invoice from Billecta's view: attested, sent, paid, credited...
+
+    A credit note is linked to its original, which becomes `credited` with its order; a paid
+    invoice completes its order. Waits while the creditor, or a credit note's original, is
+    unknown; an event older than the last one applied changes nothing.
+    """
+    apid = payload.action_public_id
+    stage = payload.state.stage if payload.state else None
+    creditor = await require_creditor(ctx, payload.creditor_public_id)
+    existing = await invoice_by_action(ctx.session, apid)
+    if existing is None and stage in _NOT_AN_INVOICE:
+        ctx.note(f"action {apid} is not an invoice yet (stage {stage}), nothing to mirror")
+        return
+    original: Invoice | None = None
+    source = (payload.crediting_invoice or {}).get("SourcePublicId")
+    if is_credit_invoice(payload) and source:
+        original = await invoice_by_action(ctx.session, str(source))
+        if original is None:
+            raise NotReady(f"Invoice {source}, credited by {apid}, is not known to the gateway yet")
+    debtor_public_id = payload.debtor.debtor_public_id if payload.debtor else None
+    links = await _party_links(ctx, creditor, debtor_public_id)
+    invoice, created = await _get_or_create_invoice(ctx, apid, links)
+    ctx.touch("invoice", invoice.id)
+    if not created and is_older(invoice.billecta_event_at, ctx.created):
+        ctx.note(f"invoice {invoice.id}: older than the state applied, nothing changed")
+        return
+    assign(invoice, {k: v for k, v in links.items() if getattr(invoice, k) is None})
+    await apply_billecta_invoice(
+        ctx.session, invoice, payload, settings=ctx.settings, observed_at=ctx.created
+    )
+    assign(invoice, {"billecta_error_message": None})
+    order = await _settle_order(ctx, invoice)
+    if order is not None:
+        ctx.touch("order", order.id)
+    if original is not None and invoice.invoicestatus != "cancelled":
+        await _credit_original(ctx, invoice, original)
+    verb = "created" if created else "updated"
+    ctx.note(f"invoice {invoice.id} {verb} ({invoice.invoicestatus or stage})")
+
+
+def _reminder_as_action(payload: ReminderInvoicePayload) -> BillectaInvoiceAction:
+    """A ReminderInvoiceActionView in InvoiceActionView terms, for the one state mapping."""
+    documents = payload.reminder_invoices or []
+    last = documents[-1] if documents else None
+    return BillectaInvoiceAction(
+        action_public_id=payload.action_public_id,
+        creditor_public_id=payload.creditor_public_id,
+        created=payload.created,
+        state=BillectaInvoiceActionState(stage=payload.stage, closed_date=payload.closed_date),
+        invoices=[
+            BillectaInvoiceActionInvoice(
+                invoice_date=d.invoice_date,
+                due_date=d.due_date,
+                invoice_number=d.invoice_number,
+                invoiced_amount=d.invoiced_amount,
+                invoice_file=d.invoice_file,
+                ocr=d.ocr,
+            )
+            for d in documents
+        ],
+        invoice_date=last.invoice_date if last else None,
+        due_date=last.due_date if last else None,
+        invoice_number=last.invoice_number if last else None,
+        invoiced_amount=last.invoiced_amount if last else None,
+        current_amount=payload.current_value,
+    )
+
+
+@registry.on("ReminderInvoiceActionCreated", payload=ReminderInvoicePayload)
+async def upsert_reminder_invoice(ctx: HandlerContext, payload: ReminderInvoicePayload) -> None:
+    """Create or update a reminder invoice, linked to the invoice it reminds of.
+
+    Waits while that source invoice is unknown.
+    """
+    source = await require_invoice(ctx, payload.source_action_public_id)
+    defaults = {
+        "is_reminder_invoice": True,
+        "source_invoice": source.id,
+        "creditor": source.creditor,
+        "debtor": source.debtor,
+        "creditordebtor": source.creditordebtor,
+        "contract": source.contract,
+    }
+    reminder, created = await _get_or_create_invoice(ctx, payload.action_public_id, defaults)
+    ctx.touch("invoice", reminder.id)
+    ctx.touch("invoice", source.id)
+    if not created and is_older(reminder.billecta_event_at, ctx.created):
+        ctx.note(f"reminder invoice {reminder.id}: older than the state applied, nothing changed")
+        return
+    assign(reminder, {"is_reminder_invoice": True, "source_invoice": source.id})
+    await apply_billecta_invoice(
+        ctx.session,
+        reminder,
+        _reminder_as_action(payload),
+        settings=ctx.settings,
+        observed_at=ctx.created,
+    )
+    verb = "created" if created else "updated"
+    ctx.note(f"reminder invoice {reminder.id} {verb} for invoice {source.id}")
+
+
+_WITHDRAWAL = {
+    "AutogiroWithdrawalFailedOnInvoice": ("failed", "Autogiro withdrawal failed"),
+    "AutogiroWithdrawalRenewedOnInvoice": (
+        "renewed",
+        "Autogiro withdrawal failed and is renewed for a new attempt",
+    ),
+}
+
+
+@registry.on(*_WITHDRAWAL, payload=InvoiceActionPayload)
+async def update_autogiro_withdrawal(ctx: HandlerContext, payload: InvoiceActionPayload) -> None:
+    """Record an Autogiro withdrawal's outcome (failed, renewed) on the invoice."""
+    invoice = await require_invoice(ctx, payload.action_public_id)
+    status, default_message = _WITHDRAWAL[ctx.event_type]
+    assign(
+        invoice,
+        {
+            "autogiro_withdrawal_status": status,
+            "autogiro_withdrawal_message": text_of(ctx.secondary_content) or default_message,
+        },
+    )
+    ctx.touch("invoice", invoice.id)
+    ctx.note(f"invoice {invoice.id}: Autogiro withdrawal {status}")

@@ -1,0 +1,330 @@
+"""The webhook inbox: intake, and the processing of one stored event with its retries.
+
+Every authenticated delivery becomes one `webhook_event` row (unique dedupe key), whatever its
+type. Processing runs in the worker: the registry's handler writes and the event's `processed`
+mark commit in one transaction. A handler that cannot proceed yet leaves the event `pending`
+with a persisted `next_attempt_at`; retries follow `RETRY_SCHEDULE` for at least
+`RETRY_WINDOW` (48 hours) after receipt, driven from Postgres by the inbox cron, and the event
+is then `failed` with its reason, visible and replayable (`webhooks.inbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from billecta_gateway.config import Settings
+from billecta_gateway.models import WebhookEvent, WebhookEventObject
+from billecta_gateway.monitor import service as monitor
+from billecta_gateway.queue import AfterCommit, job_id
+from billecta_gateway.webhooks import handlers as _handlers  # noqa: F401 - registers handlers
+from billecta_gateway.webhooks.envelope import ParsedEvent
+from billecta_gateway.webhooks.registry import HandlerContext, NotReady, registry
+
+logger = logging.getLogger("billecta_gateway.webhooks")
+
+PROCESS_JOB = "process_webhook_event"
+MONITOR_TITLE = "Billecta webhooks"
+MONITOR_TASK = "billecta_webhooks"
+# Retries of an event that cannot be applied yet: 1, 2, 4 ... minutes, at most 6 hours apart,
+# until 48 hours after receipt; the last attempt happens at the 48-hour mark.
+RETRY_WINDOW = timedelta(hours=48)
+FIRST_RETRY = timedelta(minutes=1)
+MAX_RETRY = timedelta(hours=6)
+# An event enqueued this long ago and still not processed is enqueued again (same job id, so a
+# message still waiting in Redis is not duplicated).
+REDRIVE_AFTER = timedelta(minutes=5)
+UNPROCESSED = ("received", "pending")
+_ERROR_LIMIT = 2_000
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """The pause after the `attempts`-th failed attempt: 1 min doubling, capped at 6 hours."""
+    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    return min(delay, MAX_RETRY)
+
+
+def next_attempt_at(*, received_at: datetime, attempts: int, now: datetime) -> datetime | None:
+    """When to try again, or None when the retry window is over (the event then fails)."""
+    deadline = received_at + RETRY_WINDOW
+    if now >= deadline:
+        return None
+    return min(now + retry_delay(attempts), deadline)
+
+
+def process_job_id(event_id: int, attempts: int) -> str:
+    """One job id per attempt: re-enqueueing a waiting attempt is a no-op in arq, and the next
+    attempt gets a fresh id (arq refuses an id whose result it still keeps)."""
+    return job_id(PROCESS_JOB, event_id, attempts)
+
+
+def enqueue_processing(jobs: AfterCommit, events: Sequence[tuple[int, int]]) -> None:
+    """Queue (event id, attempts) pairs for processing once the caller has committed."""
+    for event_id, attempts in events:
+        jobs.add(PROCESS_JOB, event_id, job_id=process_job_id(event_id, attempts))
+
+
+# Intake
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """The inbox row of a delivery: `duplicate` when an earlier delivery stored it."""
+
+    id: int
+    status: str
+    attempts: int
+    duplicate: bool
+
+    @property
+    def answer(self) -> str:
+        """`accepted`, `duplicate` or `ignored`: the receiver's answer to Billecta."""
+        if self.duplicate:
+            return "duplicate"
+        return "ignored" if self.status == "ignored" else "accepted"
+
+
+async def store_event(session: AsyncSession, parsed: ParsedEvent) -> Stored:
+    """Insert a delivery into the inbox under its dedupe key (one INSERT ... ON CONFLICT).
+
+    A supported event is stored `received` and marked enqueued (the caller enqueues it right
+    after the commit); an unsupported one is stored `ignored`.
+    """
+    envelope = parsed.envelope
+    supported = envelope.event_type in registry
+    stmt = (
+        pg_insert(WebhookEvent)
+        .values(
+            dedupe_key=parsed.dedupe_key,
+            event_id=envelope.event_id[:128] if envelope.event_id else None,
+            event_type=envelope.event_type[:128],
+            creditorpublicid=parsed.creditor_public_id,
+            created=envelope.created,
+            payload=parsed.body,
+            status="received" if supported else "ignored",
+            enqueued_at=func.now() if supported else None,
+        )
+        .on_conflict_do_nothing(index_elements=[WebhookEvent.dedupe_key])
+        .returning(WebhookEvent.id, WebhookEvent.status)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is not None:
+        return Stored(id=int(row.id), status=str(row.status), attempts=0, duplicate=False)
+    existing = (
+        await session.execute(
+            select(WebhookEvent.id, WebhookEvent.status, WebhookEvent.attempts).where(
+                WebhookEvent.dedupe_key == parsed.dedupe_key
+            )
+        )
+    ).one()
+    return Stored(
+        id=int(existing.id),
+        status=str(existing.status),
+        attempts=int(existing.attempts),
+        duplicate=True,
+    )
+
+
+async def mark_not_enqueued(session: AsyncSession, *, event_id: int) -> None:
+    """Forget the enqueue mark of an event whose message never reached Redis (the cron sends it)."""
+    await session.execute(
+        update(WebhookEvent)
+        .where(WebhookEvent.id == event_id, WebhookEvent.status.in_(UNPROCESSED))
+        .values(enqueued_at=None)
+    )
+
+
+# Processing
+
+
+@dataclass
+class Outcome:
+    """What processing one event did; `jobs` are to be enqueued after the commit."""
+
+    status: str
+    attempted: bool = False
+    message: str | None = None
+    jobs: AfterCommit = field(default_factory=AfterCommit)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, NotReady):
+        return str(exc)
+    if isinstance(exc, ValidationError):
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'Content'}: {err['msg']}"
+            for err in exc.errors(include_input=False)[:5]
+        )
+        return f"The event's Content is not a valid payload: {problems}"
+    return f"Unexpected error ({type(exc).__name__}): {exc}"[:_ERROR_LIMIT]
+
+
+async def _log(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    event_id: int,
+    touched: Sequence[tuple[str, int]],
+    ok: bool,
+    message: str,
+) -> None:
+    """One log in the day's "Billecta webhooks" batch (last, as it takes the batch's lock)."""
+    batch = await monitor.daily_batch(
+        session, title=MONITOR_TITLE, task=MONITOR_TASK, day=now.date()
+    )
+    limetype, object_id = touched[0] if touched else ("webhook_event", event_id)
+    await monitor.add_log(
+        session,
+        batch_id=batch.id,
+        limetype=limetype,
+        object_id=object_id,
+        status="ok" if ok else "error",
+        message=message[:_ERROR_LIMIT],
+        task_id=f"webhook_event:{event_id}",
+    )
+
+
+async def _record_objects(
+    session: AsyncSession, event_id: int, touched: Sequence[tuple[str, int]]
+) -> None:
+    if touched:
+        await session.execute(
+            pg_insert(WebhookEventObject)
+            .values([{"event_id": event_id, "limetype": t, "object_id": i} for t, i in touched])
+            .on_conflict_do_nothing()
+        )
+
+
+async def _wake_waiting(
+    session: AsyncSession, *, event_id: int, creditorpublicid: str | None, now: datetime
+) -> list[tuple[int, int]]:
+    """Retry now the creditor's waiting events: the object one of them needs may now exist."""
+    if not creditorpublicid:
+        return []
+    rows = await session.execute(
+        update(WebhookEvent)
+        .where(
+            WebhookEvent.status == "pending",
+            WebhookEvent.creditorpublicid == creditorpublicid,
+            WebhookEvent.id != event_id,
+            WebhookEvent.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now, enqueued_at=now)
+        .returning(WebhookEvent.id, WebhookEvent.attempts)
+    )
+    return [(int(i), int(a)) for i, a in rows]
+
+
+async def process_event(
+    session: AsyncSession, *, event_id: int, now: datetime, settings: Settings
+) -> Outcome:
+    """Apply one stored event through its handler; the caller commits, then flushes `jobs`.
+
+    Idempotent and safe under concurrency: the event row is locked (`SKIP LOCKED`, so a second
+    worker on the same event returns at once), and only `received` or due `pending` events are
+    processed. The handler runs in a savepoint: on failure its writes are undone while the
+    attempt is still recorded.
+    """
+    event = await session.scalar(
+        select(WebhookEvent)
+        .where(WebhookEvent.id == event_id)
+        .with_for_update(skip_locked=True)
+        .execution_options(populate_existing=True)
+    )
+    if event is None:
+        return Outcome(status="busy")
+    if event.status not in UNPROCESSED:
+        return Outcome(status=event.status)
+    if event.status == "pending" and event.next_attempt_at and event.next_attempt_at > now:
+        return Outcome(status="pending")
+    registration = registry.get(event.event_type)
+    if registration is None:
+        event.status = "ignored"
+        return Outcome(status="ignored")
+
+    attempts = event.attempts + 1
+    received_at, creditorpublicid = event.received_at, event.creditorpublicid
+    payload: dict[str, Any] = event.payload if isinstance(event.payload, dict) else {}
+    ctx = HandlerContext(
+        session=session,
+        event_id=event_id,
+        event_type=event.event_type,
+        created=event.created or received_at,
+        creditor_public_id=creditorpublicid,
+        secondary_content=payload.get("SecondaryContent"),
+        now=now,
+        settings=settings,
+    )
+    event.attempts = attempts
+    await session.flush()
+    permanent = False
+    error: Exception | None = None
+    try:
+        content = registration.parse(payload.get("Content"))
+    except ValidationError as exc:
+        error, permanent = exc, True
+    else:
+        try:
+            async with session.begin_nested():
+                await registration.handler(ctx, content)
+        except NotReady as exc:
+            error = exc
+        except Exception as exc:
+            logger.exception("webhook event %s (%s) failed", event_id, ctx.event_type)
+            error = exc
+
+    outcome = Outcome(status="processed", attempted=True, jobs=ctx.jobs)
+    values: dict[str, Any]
+    if error is None:
+        label = f"{ctx.event_type} {event_id}"
+        outcome.message = f"{label}: {ctx.summary}" if ctx.summary else f"{label}: processed"
+        values = {
+            "status": "processed",
+            "processed_at": now,
+            "next_attempt_at": None,
+            "last_error": None,
+        }
+        await _record_objects(session, event_id, ctx.touched)
+        if ctx.created_objects:
+            enqueue_processing(
+                outcome.jobs,
+                await _wake_waiting(
+                    session, event_id=event_id, creditorpublicid=creditorpublicid, now=now
+                ),
+            )
+    else:
+        message = _describe(error)
+        retry_at = (
+            None
+            if permanent
+            else next_attempt_at(received_at=received_at, attempts=attempts, now=now)
+        )
+        outcome.status = "failed" if retry_at is None else "pending"
+        outcome.message = message
+        outcome.jobs = AfterCommit()
+        values = {"status": outcome.status, "next_attempt_at": retry_at, "last_error": message}
+    await session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values))
+    if outcome.status in ("processed", "failed"):
+        await _log(
+            session,
+            now=now,
+            event_id=event_id,
+            touched=ctx.touched,
+            ok=outcome.status == "processed",
+            message=outcome.message
+            if outcome.status == "processed"
+            else f"{ctx.event_type} {event_id} failed after {attempts} attempts: {outcome.message}",
+        )
+    return outcome
