@@ -1,0 +1,1 @@
+"""Reports: accounts receivable, account reconciliation and configurable reports, as xlsx or PDF."""

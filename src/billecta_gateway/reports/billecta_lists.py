@@ -1,0 +1,98 @@
+"""Billecta's unpaged lists read once and parsed one item at a time.
+
+Billecta answers a creditor's open invoices as one JSON array (no paging). Parsing it whole
+holds every item as a dict and a model at once (hundreds of MB for 100,000 invoices); here the
+body is kept as bytes and decoded in slices, one item validated at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from billecta_gateway.billecta import ROUTES, BillectaClient
+from billecta_gateway.billecta.errors import BillectaApiRequestException
+from billecta_gateway.billecta.schemas import BillectaInvoiceActionSub
+
+SLICE_BYTES = 1 << 20
+_WHITESPACE = " \t\r\n"
+
+
+def iter_json_array(data: bytes, slice_bytes: int = SLICE_BYTES) -> Iterator[Any]:
+    """The items of a JSON array, decoded from `data` a slice at a time (ValueError if the
+    body is not an array)."""
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    buffer, position, offset = "", 0, 0
+
+    def more() -> bool:
+        nonlocal buffer, position, offset
+        if offset >= len(data):
+            return False
+        end = offset + slice_bytes
+        piece = utf8.decode(data[offset:end], final=end >= len(data))
+        buffer, position, offset = buffer[position:] + piece, 0, end
+        return True
+
+    def next_char() -> str:
+        nonlocal position
+        while True:
+            while position < len(buffer) and buffer[position] in _WHITESPACE:
+                position += 1
+            if position < len(buffer):
+                return buffer[position]
+            if not more():
+                return ""
+
+    if next_char() == "":
+        return
+    if next_char() != "[":
+        raise ValueError("expected a JSON array")
+    position += 1
+    if next_char() == "]":
+        return
+    while True:
+        next_char()
+        try:
+            item, end = decoder.raw_decode(buffer, position)
+            complete = end < len(buffer) or offset >= len(data)
+        except json.JSONDecodeError:
+            complete = False
+        if not complete:
+            if not more():
+                raise ValueError("the JSON array is cut short")
+            continue
+        yield item
+        position = end
+        separator = next_char()
+        position += 1
+        if separator == "":
+            raise ValueError("the JSON array is cut short")
+        if separator == "]":
+            return
+        if separator != ",":
+            raise ValueError("expected , or ] between array items")
+
+
+async def open_invoices_body(billecta: BillectaClient, creditor_public_id: str) -> bytes:
+    """The raw body of the creditor's open-invoice list (one request, path from ROUTES)."""
+    route = ROUTES["get_open_invoices"]
+    return await billecta.request_bytes(
+        route.method, route.url(creditor_public_id=creditor_public_id)
+    )
+
+
+def iter_open_invoices(data: bytes) -> Iterator[BillectaInvoiceActionSub]:
+    """The open-invoice list's rows, validated one at a time."""
+    try:
+        for item in iter_json_array(data):
+            yield BillectaInvoiceActionSub.model_validate(item)
+    except ValueError as exc:
+        route = ROUTES["get_open_invoices"]
+        raise BillectaApiRequestException(
+            f"unexpected answer from Billecta to {route.name}: {exc}",
+            method=route.method,
+            path=route.path,
+        ) from None
