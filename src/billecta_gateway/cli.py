@@ -1,4 +1,4 @@
-"""`billecta-gateway` command line: api, worker, migrate, openapi, routes."""
+"""`billecta-gateway` command line: api, worker, migrate, openapi, routes, sandbox, dev."""
 
 from __future__ import annotations
 
@@ -129,6 +129,29 @@ def cmd_routes(args: argparse.Namespace) -> None:
     print(f"updated the route table in {path}")
 
 
+def cmd_sandbox(args: argparse.Namespace) -> None:
+    from billecta_gateway.sandbox.config import SandboxConfig
+    from billecta_gateway.sandbox.server import run_sandbox
+
+    run_sandbox(args.host, args.port, SandboxConfig.from_env())
+
+
+def cmd_dev(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.devstack import run_stack
+
+    asyncio.run(
+        run_stack(
+            host=args.host,
+            port=args.port,
+            sandbox_port=args.sandbox_port,
+            data_dir=Path(args.data_dir),
+            seed=not args.no_seed,
+        )
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billecta-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +173,23 @@ def build_parser() -> argparse.ArgumentParser:
     oas.add_argument("--output", default=str(DEFAULT_OPENAPI_PATH))
     oas.add_argument("--check", action="store_true", help="fail if the file is out of date")
     oas.set_defaults(func=cmd_openapi)
+
+    sandbox = sub.add_parser("sandbox", help="serve the stateful Billecta sandbox (SANDBOX_* env)")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8090)
+    sandbox.set_defaults(func=cmd_sandbox)
+
+    dev = sub.add_parser(
+        "dev",
+        help="the whole local stack in one process: embedded PostgreSQL and Redis when no URL "
+        "is set, migrations, API, worker with crons, Billecta sandbox, demo data",
+    )
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8000)
+    dev.add_argument("--sandbox-port", type=int, default=8090)
+    dev.add_argument("--data-dir", default=".data", help="where embedded services keep data")
+    dev.add_argument("--no-seed", action="store_true", help="do not create the demo data")
+    dev.set_defaults(func=cmd_dev)
 
     routes = sub.add_parser("routes", help="print the Billecta route table (or update README.md)")
     routes.add_argument("--readme", help="update the table between the markers in this file")

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+import billecta_gateway.decorators  # noqa: F401  (registers the ingestion hooks)
 from billecta_gateway import __version__
 from billecta_gateway.auth import require_api_key
 from billecta_gateway.billecta import BillectaClient, Priority
@@ -15,12 +16,13 @@ from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker
 from billecta_gateway.errors import install_error_handlers
 from billecta_gateway.health.router import router as health_router
+from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
 from billecta_gateway.queue import close_queue, create_queue
-from billecta_gateway.routers import LIME_ROUTERS
+from billecta_gateway.routers import LIME_ROUTERS, OPEN_ROUTERS
 
 
 def build_billecta_client(settings: Settings, *, priority: Priority) -> BillectaClient:
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values()
         )
     lime_schema = LimeSchema.load(settings.lime_schema_file)
+    # A mapping naming a field that does not exist stops start-up here.
+    field_mappings = load_field_mappings(settings, lime_schema)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -75,9 +79,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     )
     app.state.settings = settings
     app.state.lime_schema = lime_schema
+    app.state.field_mappings = field_mappings
     app.state.lime_api_keys = [k.get_secret_value() for k in settings.lime_api_keys]
     install_error_handlers(app)
     app.include_router(health_router)
+    for router in OPEN_ROUTERS:
+        app.include_router(router, prefix=PREFIX)
     for router in LIME_ROUTERS:
         app.include_router(
             router,

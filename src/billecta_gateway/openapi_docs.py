@@ -36,6 +36,30 @@ OPENAPI_TAGS: list[dict[str, str]] = [
         "description": "Object ingestion from Lime, the read API and the change feed",
     },
     {"name": "integration monitor", "description": "Batches and logs of background work"},
+    {"name": "articles", "description": "Articles → Billecta products (background tasks)"},
+    {"name": "creditors", "description": "Creditor settings in Billecta (background task)"},
+    {"name": "debtors", "description": "Debtors → Billecta, anonymization (background tasks)"},
+    {
+        "name": "orders",
+        "description": "Orders → Billecta invoice actions, attest, delete; message rows",
+    },
+    {
+        "name": "invoices",
+        "description": "Payments, write-offs, credits, disputes, pauses, reminders, PDFs",
+    },
+    {"name": "payments", "description": "Matching and deleting unhandled payments"},
+    {
+        "name": "debt collection",
+        "description": "Next event, postpone, cancel, bailiff, surveillance",
+    },
+    {"name": "swish", "description": "Swish payment requests for invoices"},
+    {"name": "event log", "description": "The event history of an object"},
+    {"name": "documents", "description": "Stored reports and invoice PDFs"},
+    {
+        "name": "reports",
+        "description": "Accounts receivable, account reconciliation, report creator",
+    },
+    {"name": "webhooks", "description": "Billecta webhook receiver, inbox, retrigger and backfill"},
 ]
 
 

@@ -13,12 +13,23 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, func
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+import billecta_gateway.decorators  # noqa: F401  (jobs re-run ingestion hooks' work)
 from billecta_gateway.billecta import BillectaClient, Priority
 from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker, session_scope
+from billecta_gateway.idempotency import purge_expired
+from billecta_gateway.invoices.refresh import (
+    REFRESH_MAX_TRIES,
+    REFRESH_TIMEOUT_SECONDS,
+    update_invoice_in_lime_with_billecta_invoice_data,
+)
+from billecta_gateway.lime.mappings import FieldMappings, load_field_mappings
+from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
 from billecta_gateway.monitor import service as monitor
+from billecta_gateway.tasks.jobs import TASK_CRON_JOBS, TASK_FUNCTIONS
+from billecta_gateway.webhooks.schedule import WEBHOOK_CRON_JOBS, WEBHOOK_FUNCTIONS
 
 logger = logging.getLogger("billecta_gateway.worker")
 
@@ -33,6 +44,8 @@ class WorkerContext(TypedDict):
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     billecta: BillectaClient
+    lime_schema: LimeSchema
+    field_mappings: FieldMappings
 
 
 def utcnow() -> datetime:
@@ -49,9 +62,11 @@ async def finish_running_imb(ctx: WorkerContext) -> dict[str, int]:
 async def finish_running_imb_nightly(ctx: WorkerContext) -> dict[str, int]:
     """Force-complete stalled batches: logs whose arq job vanished are marked `error`."""
     redis = ctx["redis"]
+    queue_name = ctx["settings"].arq_queue_name
 
     async def job_exists(task_id: str) -> bool:
-        return await Job(task_id, redis).status() != JobStatus.not_found
+        status = await Job(task_id, redis, _queue_name=queue_name).status()
+        return status != JobStatus.not_found
 
     async with session_scope(ctx["sessionmaker"]) as session:
         summary = await monitor.finish_running_batches(
@@ -60,9 +75,23 @@ async def finish_running_imb_nightly(ctx: WorkerContext) -> dict[str, int]:
     return {"closed": summary.closed, "logs_failed": summary.logs_failed}
 
 
+async def purge_idempotency_records(ctx: WorkerContext) -> int:
+    """Delete `Idempotency-Key` answers past their time to live."""
+    async with session_scope(ctx["sessionmaker"]) as session:
+        return await purge_expired(session, now=utcnow())
+
+
 FUNCTIONS: list[Function | WorkerCoroutine] = [
     func(finish_running_imb, timeout=120),  # type: ignore[arg-type]
     func(finish_running_imb_nightly, timeout=600),  # type: ignore[arg-type]
+    func(purge_idempotency_records, timeout=300),  # type: ignore[arg-type]
+    func(
+        update_invoice_in_lime_with_billecta_invoice_data,  # type: ignore[arg-type]
+        timeout=REFRESH_TIMEOUT_SECONDS,
+        max_tries=REFRESH_MAX_TRIES,
+    ),
+    *TASK_FUNCTIONS,
+    *WEBHOOK_FUNCTIONS,
 ]
 
 CRON_JOBS = [
@@ -83,6 +112,16 @@ CRON_JOBS = [
         timeout=600,
         unique=True,
     ),
+    cron(
+        purge_idempotency_records,  # type: ignore[arg-type]
+        name="cron:purge_idempotency_records",
+        hour={4},
+        minute={15},
+        timeout=300,
+        unique=True,
+    ),
+    *TASK_CRON_JOBS,
+    *WEBHOOK_CRON_JOBS,
 ]
 
 
@@ -93,6 +132,9 @@ def _startup(settings: Settings) -> Any:
         ctx["engine"] = engine
         ctx["sessionmaker"] = create_sessionmaker(engine)
         ctx["billecta"] = build_billecta_client(settings, priority=Priority.BULK)
+        # A mapping naming a field that does not exist stops the worker at start-up.
+        ctx["lime_schema"] = LimeSchema.load(settings.lime_schema_file)
+        ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
         logger.info("worker started")
 
     return on_startup
@@ -122,7 +164,9 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "on_job_start": _on_job_start,
         "burst": burst,
         "timezone": UTC,
-        "max_jobs": 50,
+        # Sync jobs hold a database connection while they call Billecta: keep the jobs in
+        # flight within what the Billecta limiter and the pool can serve at once.
+        "max_jobs": settings.billecta_max_concurrency,
         "job_timeout": 300,
         "keep_result": 3600,
         "handle_signals": not burst,
