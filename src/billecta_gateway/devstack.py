@@ -137,10 +137,12 @@ async def seed_demo_data(settings: Settings) -> None:
     from billecta_gateway.db import create_engine, create_sessionmaker
     from billecta_gateway.models import (
         Article,
+        Company,
         Creditor,
         CreditorArticle,
         CreditorDebtor,
         Debtor,
+        Person,
     )
 
     engine = create_engine(settings)
@@ -156,13 +158,42 @@ async def seed_demo_data(settings: Settings) -> None:
                     creditorpublicid=DEMO_CREDITOR_PUBLIC_ID,
                 )
             )
-            debtors = [
-                ("Anna Andersson", "private", "anna@example.com"),
-                ("Bo Berg", "private", "bo@example.com"),
-                ("Cederträ AB", "company", "faktura@cedertra.example"),
-            ]
-            for n, (name, kind, email) in enumerate(debtors, start=1):
-                session.add(Debtor(id=100 + n, name=name, debtortype=kind, email=email))
+            session.add_all(
+                [
+                    Person(id=11, firstname="Anna", lastname="Andersson", email="anna@example.com"),
+                    Person(id=12, firstname="Bo", lastname="Berg", email="bo@example.com"),
+                    Company(id=21, name="Cederträ AB", orgno="556000-0001"),
+                ]
+            )
+            await session.flush()
+            session.add_all(
+                [
+                    Debtor(
+                        id=101,
+                        name="Anna Andersson",
+                        debtortype="private",
+                        person=11,
+                        email="anna@example.com",
+                        orgno="19800101-0001",
+                    ),
+                    Debtor(
+                        id=102,
+                        name="Bo Berg",
+                        debtortype="private",
+                        person=12,
+                        email="bo@example.com",
+                        orgno="19750505-0002",
+                    ),
+                    Debtor(
+                        id=103,
+                        name="Cederträ AB",
+                        debtortype="company",
+                        company=21,
+                        email="faktura@cedertra.example",
+                        orgno="556000-0001",
+                    ),
+                ]
+            )
             session.add_all(
                 [
                     Article(
