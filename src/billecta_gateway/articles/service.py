@@ -24,7 +24,7 @@ from billecta_gateway.tasks.locks import advisory_lock
 from billecta_gateway.tasks.sync import (
     RelationProblem,
     billecta_problem,
-    creditor_label,
+    for_each_relation,
     require_creditor,
 )
 from billecta_gateway.tasks.values import MappedValues, ObjectLoader, overlay
@@ -167,27 +167,14 @@ async def upsert_article(run: TaskContext, article_id: int) -> Outcome:
         return Outcome(ok=False, message=message)
     loader = ObjectLoader(session, run.schema)
     loader.remember("article", article)
-    failures: list[str] = []
-    for rel in relations:
-        creditor = await _creditor(loader, rel)
-        try:
-            creditor_public_id = require_creditor(creditor, rel.creditor)
-            rel.articlepublicid = await sync_product(
-                run, loader, article=article, rel=rel, creditor_public_id=creditor_public_id
-            )
-        except RelationProblem as exc:
-            problem = exc.message
-        except MappingValueError as exc:
-            problem = str(exc)
-        except BillectaApiRequestException as exc:
-            if exc.retryable:
-                raise
-            problem = billecta_problem(exc)
-        else:
-            rel.billecta_error_message = None
-            continue
-        rel.billecta_error_message = problem
-        failures.append(f"{creditor_label(creditor, rel.creditor)}: {problem}")
+
+    async def sync(rel: CreditorArticle, creditor: Creditor | None) -> None:
+        creditor_public_id = require_creditor(creditor, rel.creditor)
+        rel.articlepublicid = await sync_product(
+            run, loader, article=article, rel=rel, creditor_public_id=creditor_public_id
+        )
+
+    failures = await for_each_relation(loader, relations, sync)
     article.billecta_error_message = "; ".join(failures) or None
     await session.flush()
     synced = len(relations) - len(failures)
@@ -239,24 +226,14 @@ async def delete_article(run: TaskContext, article_id: int) -> Outcome:
     article = await load_article(session, article_id)
     relations = await relations_of(session, article_id)
     loader = ObjectLoader(session, run.schema)
-    failures: list[str] = []
     deleted = 0
-    for rel in relations:
-        creditor = await _creditor(loader, rel)
-        try:
-            deleted += await _delete_product(run, rel, creditor)
-        except RelationProblem as exc:
-            problem = exc.message
-        except BillectaApiRequestException as exc:
-            if exc.retryable:
-                raise
-            problem = billecta_problem(exc)
-        else:
-            rel.articlepublicid = None
-            rel.billecta_error_message = None
-            continue
-        rel.billecta_error_message = problem
-        failures.append(f"{creditor_label(creditor, rel.creditor)}: {problem}")
+
+    async def delete(rel: CreditorArticle, creditor: Creditor | None) -> None:
+        nonlocal deleted
+        deleted += await _delete_product(run, rel, creditor)
+        rel.articlepublicid = None
+
+    failures = await for_each_relation(loader, relations, delete)
     article.billecta_error_message = "; ".join(failures) or None
     await session.flush()
     done = f"Deleted from {deleted} creditor(s)" if deleted else "The article was not in Billecta"

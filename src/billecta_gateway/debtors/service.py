@@ -33,6 +33,7 @@ from billecta_gateway.tasks.sync import (
     RelationProblem,
     billecta_problem,
     creditor_label,
+    for_each_relation,
     require_creditor,
 )
 from billecta_gateway.tasks.values import MappedValues, ObjectLoader, overlay
@@ -190,28 +191,14 @@ async def upsert_debtor(run: TaskContext, debtor_id: int) -> Outcome:
         return Outcome.from_problems(problems)
     loader = ObjectLoader(session, run.schema)
     loader.remember("debtor", debtor)
-    failures: list[str] = []
-    for rel in relations:
-        creditor = await loader.get("creditor", rel.creditor) if rel.creditor else None
-        assert creditor is None or isinstance(creditor, Creditor)
-        try:
-            creditor_public_id = require_creditor(creditor, rel.creditor)
-            rel.debtorpublicid = await sync_debtor_relation(
-                run, loader, debtor=debtor, rel=rel, creditor_public_id=creditor_public_id
-            )
-        except RelationProblem as exc:
-            problem = exc.message
-        except MappingValueError as exc:
-            problem = str(exc)
-        except BillectaApiRequestException as exc:
-            if exc.retryable:
-                raise
-            problem = billecta_problem(exc)
-        else:
-            rel.billecta_error_message = None
-            continue
-        rel.billecta_error_message = problem
-        failures.append(f"{creditor_label(creditor, rel.creditor)}: {problem}")
+
+    async def sync(rel: CreditorDebtor, creditor: Creditor | None) -> None:
+        creditor_public_id = require_creditor(creditor, rel.creditor)
+        rel.debtorpublicid = await sync_debtor_relation(
+            run, loader, debtor=debtor, rel=rel, creditor_public_id=creditor_public_id
+        )
+
+    failures = await for_each_relation(loader, relations, sync)
     debtor.billecta_error_message = "; ".join(failures) or None
     await session.flush()
     synced = len(relations) - len(failures)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
 from billecta_gateway.billecta.errors import (
     BillectaApiBadRequestException,
     BillectaApiNotFoundException,
     BillectaApiRequestException,
 )
+from billecta_gateway.lime.mappings import MappingValueError
 from billecta_gateway.models import Creditor
+
+if TYPE_CHECKING:
+    from billecta_gateway.tasks.values import ObjectLoader
 
 
 class RelationProblem(Exception):
@@ -48,3 +55,46 @@ def billecta_problem(exc: BillectaApiRequestException) -> str:
     if isinstance(exc, BillectaApiNotFoundException):
         return exc.message
     return f"Billecta failed: {exc.message}"
+
+
+class CreditorRelation(Protocol):
+    """A creditordebtor or creditorarticle: the creditor it links and its own error field."""
+
+    creditor: int | None
+    billecta_error_message: str | None
+
+
+Rel = TypeVar("Rel", bound=CreditorRelation)
+
+
+async def for_each_relation(
+    loader: ObjectLoader,
+    relations: Sequence[Rel],
+    sync: Callable[[Rel, Creditor | None], Awaitable[None]],
+) -> list[str]:
+    """Run `sync` for every creditor relation; one relation's failure does not stop the others.
+
+    A permanent failure is written on the relation and listed (`Creditor 3 (Acme): why`); a
+    success clears the relation's error. Transient Billecta failures propagate so the job is
+    retried as a whole (syncs are idempotent).
+    """
+    failures: list[str] = []
+    for rel in relations:
+        creditor = await loader.get("creditor", rel.creditor) if rel.creditor else None
+        assert creditor is None or isinstance(creditor, Creditor)
+        try:
+            await sync(rel, creditor)
+        except RelationProblem as exc:
+            problem = exc.message
+        except MappingValueError as exc:
+            problem = str(exc)
+        except BillectaApiRequestException as exc:
+            if exc.retryable:
+                raise
+            problem = billecta_problem(exc)
+        else:
+            rel.billecta_error_message = None
+            continue
+        rel.billecta_error_message = problem
+        failures.append(f"{creditor_label(creditor, rel.creditor)}: {problem}")
+    return failures
