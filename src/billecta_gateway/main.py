@@ -33,7 +33,11 @@ def build_billecta_client(settings: Settings, *, priority: Priority) -> Billecta
         authentication=auth.get_secret_value() if auth else "",
         timeout_seconds=settings.billecta_timeout_seconds,
         max_concurrency=settings.billecta_max_concurrency,
-        interactive_reserved=settings.billecta_interactive_reserved,
+        # The worker's client only makes bulk calls: reserving interactive slots there would
+        # only idle them.
+        interactive_reserved=(
+            settings.billecta_interactive_reserved if priority is Priority.INTERACTIVE else 0
+        ),
         rate_limit=settings.billecta_rate_limit,
         max_retries=settings.billecta_max_retries,
         default_priority=priority,
