@@ -10,12 +10,10 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 from arq.connections import ArqRedis
 from arq.worker import Worker
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -24,14 +22,6 @@ from billecta_gateway.billecta.routes import ROUTES
 from billecta_gateway.config import Settings
 
 SEED_CREDITOR_PUBLIC_ID = "e2e0c0de-0000-4000-8000-000000000001"
-# A product bug: when the invoice refresh (a job queued by the payment webhook, or an operation
-# reading the invoice back) applies Billecta's Completed state before the
-# InvoiceActionStateChanged webhook is processed, that webhook is skipped as older and the order
-# is never set `completed` (webhooks/handlers/invoices.py, upsert_invoice returns before
-# _settle_order; invoices/refresh.py, apply_billecta_invoice does not settle the order).
-REFRESH_BEFORE_WEBHOOK_BUG = (
-    "the order of an invoice paid by a refresh before its state webhook never completes"
-)
 DEFAULT_TIMEOUT = 20.0
 # LOST_WAKE_UP, a product race: an event that cannot be applied yet (its invoice is being
 # created by another event processed at the same moment) misses that event's wake-up
@@ -499,41 +489,13 @@ class World:
         )
 
     async def completed_order(self, invoiced: Invoiced) -> dict[str, Any]:
-        """The invoice's order once `completed` (its invoice is paid).
-
-        When the order stays `attested` because of REFRESH_BEFORE_WEBHOOK_BUG (a race between
-        the refresh job and the state webhook), the test is an expected failure.
-        """
+        """The invoice's order once `completed` (its invoice is paid)."""
         await self.settle()
-        order = await self.get("order", invoiced.order_id)
-        if order["orderstatus"] != "completed" and await self._refresh_won(invoiced):
-            pytest.xfail(REFRESH_BEFORE_WEBHOOK_BUG)
         return await self.wait_object(
             "order",
             invoiced.order_id,
             lambda o: o["orderstatus"] == "completed",
             what="to be completed",
-        )
-
-    async def _refresh_won(self, invoiced: Invoiced) -> bool:
-        """True when the Completed state webhook was processed but skipped as older than the
-        state a refresh had applied."""
-        invoice = await self.get("invoice", invoiced.invoice_id)
-        if invoice["invoicestatus"] != "paid" or invoice["billecta_event_at"] is None:
-            return False
-        events = await self.inbox(
-            event_type="InvoiceActionStateChanged",
-            limetype="invoice",
-            object_id=invoiced.invoice_id,
-            include_payload=True,
-        )
-        applied_at = datetime.fromisoformat(invoice["billecta_event_at"])
-        return any(
-            e["status"] == "processed"
-            and ((e["payload"] or {}).get("Content") or {}).get("State", {}).get("Stage")
-            == "Completed"
-            and datetime.fromisoformat(e["created"]) < applied_at
-            for e in events
         )
 
     async def new_invoice(self, unitprice: str = "1000.00") -> Invoiced:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.support import REFRESH_BEFORE_WEBHOOK_BUG, World, eventually, minor, money
+from tests.e2e.support import World, eventually, minor, money
 
 pytestmark = pytest.mark.e2e
 
@@ -210,7 +210,6 @@ async def test_overpayment_is_matched_to_another_invoice(world: World) -> None:
     assert (await world.get("order", second.order_id))["orderstatus"] == "attested"
 
 
-@pytest.mark.xfail(strict=True, reason=REFRESH_BEFORE_WEBHOOK_BUG)
 async def test_order_completes_when_a_refresh_saw_the_payment_before_the_webhook(
     world: World,
 ) -> None:

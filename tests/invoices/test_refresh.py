@@ -22,7 +22,7 @@ from billecta_gateway.invoices.refresh import (
     update_invoice_in_lime_with_billecta_invoice_data,
 )
 from billecta_gateway.main import build_billecta_client
-from billecta_gateway.models import Invoice
+from billecta_gateway.models import Invoice, Order
 from tests.conftest import BILLECTA_URL
 from tests.invoices.factories import (
     CONNECT_ERROR,
@@ -106,6 +106,8 @@ async def test_refresh_of_a_paid_invoice_sets_paid_and_links_the_order(
         date(2025, 1, 20),
         6001,
     )
+    # The refresh settles the order itself: the state webhook may come later, or never.
+    assert (await reload(session, Order, 6001)).orderstatus == "completed"
 
 
 async def test_refresh_links_a_credit_invoice_to_the_invoice_it_credits(
@@ -127,6 +129,11 @@ async def test_refresh_links_a_credit_invoice_to_the_invoice_it_credits(
         True,
         1001,
         "credited",
+    )
+    original = await reload(session, Invoice, 1001)
+    assert (original.invoicestatus, original.credit_invoice_actionpublicid) == (
+        "credited",
+        "credit-act",
     )
 
 

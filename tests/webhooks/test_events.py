@@ -3,7 +3,7 @@ it wrote; a second delivery (and a replay) changes nothing."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -166,6 +166,28 @@ async def test_older_state_change_after_a_newer_one_changes_nothing(
     event = await event_row(session, older)
     assert event.status == "processed"
     assert (await one(session, Invoice, id=INVOICE_ID)).invoicestatus == "paid"
+
+
+async def test_state_change_older_than_a_refresh_still_completes_the_order(
+    hook: httpx.AsyncClient, ctx: Ctx, session: AsyncSession
+) -> None:
+    """A refresh applied the paid state before the order was linked; the Completed webhook that
+    arrives afterwards is older than that state but still completes the order."""
+    applied_at = datetime(2099, 1, 1, tzinfo=UTC)
+    await seed_invoice(
+        session,
+        with_order=True,
+        invoicestatus="paid",
+        invoice_balance=0,
+        billecta_event_at=applied_at,
+    )
+    event_id = await deliver(hook, ctx, load_fixture("InvoiceActionStateChanged", variant="paid"))
+
+    assert (await event_row(session, event_id)).status == "processed"
+    invoice = await one(session, Invoice, id=INVOICE_ID)
+    assert (invoice.invoicestatus, invoice.billecta_event_at) == ("paid", applied_at)
+    assert (await one(session, Order, id=ORDER_ID)).orderstatus == "completed"
+    assert ("order", ORDER_ID) in await touched(session, event_id)
 
 
 async def test_credit_invoice_is_linked_and_credits_the_original_and_its_order(

@@ -39,6 +39,57 @@ class InvoiceNotInBillecta(NotFound):
     """The invoice does not exist, or has no ``actionpublicid``."""
 
 
+def _set(obj: Any, values: dict[str, Any]) -> bool:
+    """Set the attributes whose value differs; True if any did (no change, no feed entry)."""
+    changed = False
+    for name, value in values.items():
+        if getattr(obj, name) != value:
+            setattr(obj, name, value)
+            changed = True
+    return changed
+
+
+async def settle_related(session: AsyncSession, invoice: Invoice) -> list[tuple[str, int]]:
+    """What an invoice's state means for the objects around it; the (limetype, id) touched.
+
+    The invoice fills its gaps (debtor, contract, creditor, period) from its order; a paid
+    invoice completes its order; a credit note (not cancelled) makes its original and the
+    original's order `credited`. Idempotent, and applied wherever Billecta's view of an invoice
+    is written (webhook or refresh), so the order follows whichever of the two comes first.
+    """
+    touched: list[tuple[str, int]] = []
+    if invoice.order is not None:
+        order = await session.get(Order, invoice.order)
+        if order is not None:
+            gaps = {
+                name: getattr(order, name)
+                for name in ("debtor", "contract", "period_start", "period_end", "creditor")
+                if getattr(invoice, name) is None and getattr(order, name) is not None
+            }
+            _set(invoice, gaps)
+            if invoice.invoicestatus == "paid" and order.orderstatus != "completed":
+                _set(order, {"orderstatus": "completed"})
+            touched.append(("order", order.id))
+    if invoice.credited_invoice is not None and invoice.invoicestatus != "cancelled":
+        original = await session.get(Invoice, invoice.credited_invoice)
+        if original is not None:
+            _set(
+                original,
+                {
+                    "invoicestatus": "credited",
+                    "credit_invoice_actionpublicid": original.credit_invoice_actionpublicid
+                    or invoice.actionpublicid,
+                },
+            )
+            touched.append(("invoice", original.id))
+            if original.order is not None:
+                original_order = await session.get(Order, original.order)
+                if original_order is not None:
+                    _set(original_order, {"orderstatus": "credited"})
+                    touched.append(("order", original_order.id))
+    return touched
+
+
 async def apply_billecta_invoice(
     session: AsyncSession,
     invoice: Invoice,
@@ -51,7 +102,8 @@ async def apply_billecta_invoice(
 
     Also links the invoice to its order (same ``actionpublicid``) and a credit note to the
     invoice it credits when they are mirrored, and moves ``billecta_event_at`` forward to
-    ``observed_at`` so an older webhook event does not overwrite this newer state.
+    ``observed_at`` so an older webhook event does not overwrite this newer state. The objects
+    around the invoice follow with :func:`settle_related`, which the caller runs.
     """
     tz = settings.timezone
     state = invoice_state(action, today=datetime.now(tz).date(), tz=tz)
@@ -104,6 +156,7 @@ async def refresh_loaded_invoice(
     changed = await apply_billecta_invoice(
         session, locked, action, settings=settings, observed_at=observed_at
     )
+    await settle_related(session, locked)
     if record_error:
         locked.billecta_error_message = None
     await session.flush()

@@ -14,9 +14,9 @@ from billecta_gateway.billecta.schemas import (
     BillectaInvoiceActionState,
 )
 from billecta_gateway.db import next_gateway_id
-from billecta_gateway.invoices.refresh import apply_billecta_invoice
+from billecta_gateway.invoices.refresh import apply_billecta_invoice, settle_related
 from billecta_gateway.invoices.state import is_credit_invoice
-from billecta_gateway.models import Creditor, Invoice, Order
+from billecta_gateway.models import Creditor, Invoice
 from billecta_gateway.webhooks.handlers.common import (
     assign,
     creditordebtor_by_public_id,
@@ -63,42 +63,9 @@ async def _party_links(
     return links
 
 
-async def _settle_order(ctx: HandlerContext, invoice: Invoice) -> Order | None:
-    """Fill the invoice's gaps from its order; a paid invoice completes its order."""
-    if invoice.order is None:
-        return None
-    order = await ctx.session.get(Order, invoice.order)
-    if order is None:
-        return None
-    gaps = {
-        name: getattr(order, name)
-        for name in ("debtor", "contract", "period_start", "period_end")
-        if getattr(invoice, name) is None and getattr(order, name) is not None
-    }
-    if invoice.creditor is None and order.creditor is not None:
-        gaps["creditor"] = order.creditor
-    assign(invoice, gaps)
-    if invoice.invoicestatus == "paid" and order.orderstatus != "completed":
-        assign(order, {"orderstatus": "completed"})
-    return order
-
-
-async def _credit_original(ctx: HandlerContext, credit_note: Invoice, original: Invoice) -> None:
-    """A credit note's original becomes `credited`, and so does the original's order."""
-    assign(
-        original,
-        {
-            "invoicestatus": "credited",
-            "credit_invoice_actionpublicid": original.credit_invoice_actionpublicid
-            or credit_note.actionpublicid,
-        },
-    )
-    ctx.touch("invoice", original.id)
-    if original.order is not None:
-        order = await ctx.session.get(Order, original.order)
-        if order is not None:
-            assign(order, {"orderstatus": "credited"})
-            ctx.touch("order", order.id)
+async def _settle(ctx: HandlerContext, invoice: Invoice) -> None:
+    for limetype, object_id in await settle_related(ctx.session, invoice):
+        ctx.touch(limetype, object_id)
 
 
 @registry.on("InvoiceActionAttested", "InvoiceActionStateChanged", payload=InvoiceActionPayload)
@@ -127,6 +94,8 @@ async def upsert_invoice(ctx: HandlerContext, payload: InvoiceActionPayload) -> 
     invoice, created = await _get_or_create_invoice(ctx, apid, links)
     ctx.touch("invoice", invoice.id)
     if not created and is_older(invoice.billecta_event_at, ctx.created):
+        # A refresh applied a newer state first; what it means for the order still holds.
+        await _settle(ctx, invoice)
         ctx.note(f"invoice {invoice.id}: older than the state applied, nothing changed")
         return
     assign(invoice, {k: v for k, v in links.items() if getattr(invoice, k) is None})
@@ -134,11 +103,7 @@ async def upsert_invoice(ctx: HandlerContext, payload: InvoiceActionPayload) -> 
         ctx.session, invoice, payload, settings=ctx.settings, observed_at=ctx.created
     )
     assign(invoice, {"billecta_error_message": None})
-    order = await _settle_order(ctx, invoice)
-    if order is not None:
-        ctx.touch("order", order.id)
-    if original is not None and invoice.invoicestatus != "cancelled":
-        await _credit_original(ctx, invoice, original)
+    await _settle(ctx, invoice)
     verb = "created" if created else "updated"
     ctx.note(f"invoice {invoice.id} {verb} ({invoice.invoicestatus or stage})")
 
