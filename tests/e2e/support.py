@@ -23,11 +23,6 @@ from billecta_gateway.config import Settings
 
 SEED_CREDITOR_PUBLIC_ID = "e2e0c0de-0000-4000-8000-000000000001"
 DEFAULT_TIMEOUT = 20.0
-# LOST_WAKE_UP, a product race: an event that cannot be applied yet (its invoice is being
-# created by another event processed at the same moment) misses that event's wake-up
-# (webhooks/service.py, _wake_waiting only wakes events already committed `pending`) and waits
-# for its first retry: a minute, then the every-minute inbox cron.
-LOST_WAKE_UP_TIMEOUT = 150.0
 T = TypeVar("T")
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from tests.e2e.support import LOST_WAKE_UP_TIMEOUT, World, minor, money
+from tests.e2e.support import World, minor, money
 
 pytestmark = pytest.mark.e2e
 
@@ -64,9 +64,8 @@ async def test_credit_invoice_is_linked_and_the_original_credited(world: World) 
     )
 
     # One credit payment on each side (AmountCreditedOnInvoice fires for both invoices). The
-    # credit invoice's may wait for the inbox's first retry (a minute, and the minute cron):
-    # when it was processed while the credit invoice's own event was still creating the row,
-    # it misses that event's wake-up (a product race, see LOST_WAKE_UP in support).
+    # credit invoice's may be processed while that invoice's own event is still creating the
+    # row: it then waits for its quick retry, seconds later, not for the minute cron.
     async def credit_payments() -> list[dict[str, object]] | None:
         rows = [
             p
@@ -75,9 +74,7 @@ async def test_credit_invoice_is_linked_and_the_original_credited(world: World) 
         ]
         return rows if len(rows) == 2 else None
 
-    rows = await world.eventually(
-        credit_payments, LOST_WAKE_UP_TIMEOUT, "a credit payment on both invoices"
-    )
+    rows = await world.eventually(credit_payments, 10.0, "a credit payment on both invoices")
     assert {r["paymenttype"] for r in rows} == {"credit"}
     assert len({r["paymentreferenceid"] for r in rows}) == 1
     assert sorted(money(r["amount"]) for r in rows) == [Decimal("-1250.00"), Decimal("1250.00")]

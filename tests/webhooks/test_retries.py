@@ -17,8 +17,11 @@ from billecta_gateway.invoices.refresh import update_invoice_in_lime_with_billec
 from billecta_gateway.models import AuditRecord, IntegrationMonitorLog, Invoice, Payment
 from billecta_gateway.webhooks.fixtures import IDS, load_content, load_fixture
 from billecta_gateway.webhooks.service import (
+    QUICK_RETRY,
     RETRY_WINDOW,
     next_attempt_at,
+    process_job_id,
+    quick_retry_job_id,
     retry_delay,
 )
 from billecta_gateway.webhooks.tasks import enqueue_webhook_events, process_webhook_event
@@ -40,11 +43,13 @@ from tests.webhooks.support import (
 Ctx = Any  # a worker context (see tests.webhooks.support.job_context)
 
 
-def test_backoff_doubles_from_a_minute_to_six_hours_within_48_hours() -> None:
-    assert [retry_delay(n) for n in (1, 2, 3, 10, 30)] == [
+def test_backoff_is_quick_once_then_doubles_from_a_minute_to_six_hours_within_48_hours() -> None:
+    assert [retry_delay(n) for n in (1, 2, 3, 4, 10, 11, 30)] == [
+        QUICK_RETRY,
         timedelta(minutes=1),
         timedelta(minutes=2),
         timedelta(minutes=4),
+        timedelta(minutes=256),
         timedelta(hours=6),
         timedelta(hours=6),
     ]
@@ -116,6 +121,47 @@ async def test_clock_walks_a_waiting_event_to_failed_after_48_hours_and_replay_a
     )
     assert audit is not None
     assert (audit.limetype, audit.object_id, audit.result) == ("webhook_event", event_id, "ok")
+
+
+async def test_first_retry_is_a_deferred_job_due_seconds_later_and_later_ones_wait_for_the_cron(
+    hook: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    session: AsyncSession,
+    redis: ArqRedis,
+) -> None:
+    await seed_debtor(session)
+    event_id = int(
+        (await post_event(hook, load_fixture("InvoicePaymentReceived"))).json()["event_id"]
+    )
+    clock = Clock(datetime.now(UTC))
+    ctx = job_context(sessionmaker, make_settings(), clock=clock)
+    try:
+        assert await process_webhook_event(ctx, event_id) == "pending"
+        event = await event_row(session, event_id)
+        assert event.next_attempt_at == clock.now + QUICK_RETRY
+        deferred = {
+            job.job_id: job.score
+            for job in await ctx["redis"].queued_jobs()
+            if job.args == (event_id,)
+        }
+        # The receiver's job (attempt 0) and the quick retry of attempt 1.
+        assert set(deferred) == {process_job_id(event_id, 0), quick_retry_job_id(event_id, 1)}
+        due_ms = deferred[quick_retry_job_id(event_id, 1)]
+        # Due just after the retry (never early), not at the minute cron.
+        assert event.next_attempt_at.timestamp() * 1000 < due_ms
+        assert due_ms <= (event.next_attempt_at + timedelta(seconds=1)).timestamp() * 1000
+
+        clock.now = event.next_attempt_at
+        assert await process_webhook_event(ctx, event_id) == "pending"
+        event = await event_row(session, event_id)
+        assert event.next_attempt_at == clock.now + timedelta(minutes=1)
+        ids = {j.job_id for j in await ctx["redis"].queued_jobs() if j.args == (event_id,)}
+        # No deferred job for attempt 2: its retry, a minute away, is the cron's.
+        assert ids == {process_job_id(event_id, 0), quick_retry_job_id(event_id, 1)}
+        # The cron's enqueue of the same attempt is not swallowed by the deferred job.
+        assert quick_retry_job_id(event_id, 1) != process_job_id(event_id, 1)
+    finally:
+        await close_context(ctx)
 
 
 async def test_waiting_payment_is_applied_when_its_invoice_arrives(
@@ -197,9 +243,10 @@ async def test_real_worker_applies_a_payment_that_arrived_before_its_invoice(
     async with hook_client(committed_app) as client:
         payment_event = (await post_event(client, load_fixture("InvoicePaymentReceived"))).json()
         worker = await burst()
-        assert worker.jobs_complete == 1
+        assert worker.jobs_complete == 2  # the first attempt and its quick retry
         async with committed_sessionmaker() as session:
-            assert (await event_row(session, payment_event["event_id"])).status == "pending"
+            waiting = await event_row(session, payment_event["event_id"])
+            assert (waiting.status, waiting.attempts) == ("pending", 2)
 
         invoice_event = (await post_event(client, load_fixture("InvoiceActionAttested"))).json()
         paid_in_part = load_content("InvoiceActionStateChanged")

@@ -37,8 +37,16 @@ MONITOR_TASK = "billecta_webhooks"
 # Retries of an event that cannot be applied yet: 1, 2, 4 ... minutes, at most 6 hours apart,
 # until 48 hours after receipt; the last attempt happens at the 48-hour mark.
 RETRY_WINDOW = timedelta(hours=48)
+# The first retry comes soon, on a deferred job of its own rather than the minute cron: the
+# object an event waits for is most often being written by an event processed at the same
+# moment, whose wake-up (`_wake_waiting`) ran before this event was recorded `pending`.
+QUICK_RETRY = timedelta(seconds=3)
 FIRST_RETRY = timedelta(minutes=1)
 MAX_RETRY = timedelta(hours=6)
+# A retry due within this horizon gets a deferred job; later ones are left to the cron.
+_DEFERRED_RETRY_HORIZON = timedelta(seconds=30)
+# A deferred job runs this much after the retry is due, so it never finds the event early.
+_DEFERRED_RETRY_MARGIN = timedelta(milliseconds=250)
 # An event enqueued this long ago and still not processed is enqueued again (same job id, so a
 # message still waiting in Redis is not duplicated).
 REDRIVE_AFTER = timedelta(minutes=5)
@@ -51,8 +59,11 @@ def utcnow() -> datetime:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    """The pause after the `attempts`-th failed attempt: 1 min doubling, capped at 6 hours."""
-    delay: timedelta = FIRST_RETRY * 2 ** max(attempts - 1, 0)
+    """The pause after the `attempts`-th failed attempt: 3 s after the first, then 1 min
+    doubling, capped at 6 hours."""
+    if attempts <= 1:
+        return QUICK_RETRY
+    delay: timedelta = FIRST_RETRY * 2 ** (attempts - 2)
     return min(delay, MAX_RETRY)
 
 
@@ -68,6 +79,13 @@ def process_job_id(event_id: int, attempts: int) -> str:
     """One job id per attempt: re-enqueueing a waiting attempt is a no-op in arq, and the next
     attempt gets a fresh id (arq refuses an id whose result it still keeps)."""
     return job_id(PROCESS_JOB, event_id, attempts)
+
+
+def quick_retry_job_id(event_id: int, attempts: int) -> str:
+    """The deferred job of a quick retry: an id of its own, so a wake-up or the cron enqueueing
+    the same attempt meanwhile is not swallowed by it (whichever runs second finds the event
+    processed and changes nothing)."""
+    return job_id(PROCESS_JOB, event_id, attempts, "soon")
 
 
 def enqueue_processing(jobs: AfterCommit, events: Sequence[tuple[int, int]]) -> None:
@@ -314,6 +332,13 @@ async def process_event(
         outcome.status = "failed" if retry_at is None else "pending"
         outcome.message = message
         outcome.jobs = AfterCommit()
+        if retry_at is not None and retry_at - now <= _DEFERRED_RETRY_HORIZON:
+            outcome.jobs.add(
+                PROCESS_JOB,
+                event_id,
+                job_id=quick_retry_job_id(event_id, attempts),
+                defer_by=(retry_at - now + _DEFERRED_RETRY_MARGIN).total_seconds(),
+            )
         values = {"status": outcome.status, "next_attempt_at": retry_at, "last_error": message}
     await session.execute(update(WebhookEvent).where(WebhookEvent.id == event_id).values(**values))
     if outcome.status in ("processed", "failed"):
