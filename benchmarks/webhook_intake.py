@@ -102,16 +102,13 @@ def percentiles(values: list[float], unfinished: int = 0) -> dict[str, float]:
 # The API process
 
 
-def serve_api(settings_json: str, port: int) -> None:
-    """What `billecta-gateway api` does, with these settings (uvicorn, one process)."""
-    import uvicorn
+def serve_api(settings_json: str, port: int, workers: int) -> None:
+    """What `billecta-gateway api --workers N` does, with these settings in the environment."""
+    from billecta_gateway.cli import main as cli
 
-    from billecta_gateway.config import Settings
-    from billecta_gateway.main import create_app
-
-    settings = Settings(_env_file=None, **json.loads(settings_json))
-    app = create_app(settings)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, proxy_headers=True)
+    for name, value in json.loads(settings_json).items():
+        os.environ[name.upper()] = str(value)
+    cli(["api", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)])
 
 
 # The load-generator process
@@ -379,10 +376,16 @@ class Usage:
 
         self._psutil = psutil
         self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
-        self.before = {name: sum(p.cpu_times()[:2]) for name, p in self.procs.items()}
+        self.before = {name: self._cpu(p) for name, p in self.procs.items()}
         self.pg_before = self._postgres()
         self.machine_before = psutil.cpu_times()
         self.wall_before = time.perf_counter()
+
+    @staticmethod
+    def _cpu(process: Any) -> float:
+        """CPU seconds of a process and its children (the API's worker processes)."""
+        family = [process, *process.children(recursive=True)]
+        return sum(sum(p.cpu_times()[:2]) for p in family)
 
     def _postgres(self) -> dict[int, float]:
         """CPU seconds of the system PostgreSQL's processes, with their reaped children's (so
@@ -404,7 +407,7 @@ class Usage:
         idle = (after.idle + after.iowait) - (before.idle + before.iowait)
         total = sum(after) - sum(before)
         busy = total - idle
-        used = {name: sum(p.cpu_times()[:2]) - self.before[name] for name, p in self.procs.items()}
+        used = {name: self._cpu(p) - self.before[name] for name, p in self.procs.items()}
         used.update(others or {})
         pg_after = self._postgres()
         used["postgres (whole server)"] = sum(
@@ -483,12 +486,14 @@ async def admin_execute(url: str, *statements: str) -> None:
         await conn.close()
 
 
-def start_api(settings: dict[str, Any], port: int, logdir: Path) -> subprocess.Popen[bytes]:
-    """The gateway API in its own process, its log in `logdir`."""
+def start_api(
+    settings: dict[str, Any], port: int, workers: int, logdir: Path
+) -> subprocess.Popen[bytes]:
+    """The gateway API in its own process(es), its log in `logdir`."""
     with (logdir / "gateway-api.log").open("wb") as sink:
         return subprocess.Popen(
             [sys.executable, __file__, "--role", "api", "--port", str(port),
-             "--spec", json.dumps(settings)],
+             "--workers", str(workers), "--spec", json.dumps(settings)],
             stdout=sink, stderr=subprocess.STDOUT, env=child_env(), cwd=str(logdir),
         )  # fmt: skip
 
@@ -563,6 +568,7 @@ async def main() -> None:
     parser.add_argument("--duration", type=float, default=15.0)
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--redis-url", default=DEFAULT_REDIS)
+    parser.add_argument("--api-workers", type=int, default=1, help="billecta-gateway api --workers")
     parser.add_argument("--py-spy", help="path of a py-spy binary: profile the API (closed loop)")
     args = parser.parse_args()
 
@@ -592,8 +598,9 @@ async def main() -> None:
         "duration per run": f"{args.duration:g} s (after a {WARMUP_SECONDS:g} s warm-up)",
         "load generator": "own process, asyncio (uvloop) raw HTTP/1.1 keep-alive client",
         "deliveries": f"{len(templates())} webhook fixtures in turn, each with a unique EventId",
-        "gateway API": "uvicorn, 1 process (uvloop, httptools), JSON logs at INFO to a file",
-        "gateway DB pool": "database_pool_size 10 + overflow 10, pool_pre_ping",
+        "gateway API": f"billecta-gateway api --workers {args.api_workers} (uvicorn, uvloop, "
+        "httptools), JSON logs at INFO to a file",
+        "gateway DB pool": "receiver: asyncpg pool of database_pool_size 10 per process",
         "arq worker": "not running (the queue fills)",
         "reference": f"asyncpg, {args.connections} connections, BEGIN; INSERT ... ON CONFLICT "
         f"RETURNING id; COMMIT into {BARE_TABLE} (LIKE webhook_event INCLUDING ALL)",
@@ -630,7 +637,7 @@ async def main() -> None:
             print(f"  {key} = {value}")
         print(f"  machine = {os.cpu_count()} cpus, python {platform.python_version()}")
 
-        server = start_api(settings, port, logdir)
+        server = start_api(settings, port, args.api_workers, logdir)
         await wait_ready(port, server, logdir)
         limit = args.duration + WARMUP_SECONDS + 120
 
@@ -702,9 +709,10 @@ if __name__ == "__main__":
         role.add_argument("--role", choices=["api", "load"])
         role.add_argument("--spec", required=True)
         role.add_argument("--port", type=int, default=0)
+        role.add_argument("--workers", type=int, default=1)
         child = role.parse_args()
         if child.role == "api":
-            serve_api(child.spec, child.port)
+            serve_api(child.spec, child.port, child.workers)
         else:
             run_load(child.spec)
     else:

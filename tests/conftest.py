@@ -3,6 +3,7 @@ inside a transaction that is rolled back, a real Redis, and the app over ASGITra
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from billecta_gateway.config import Settings
+from billecta_gateway.webhooks.intake import Acquire, Intake
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DATABASE_URL = os.environ.get(
@@ -137,15 +139,40 @@ async def redis() -> AsyncIterator[ArqRedis]:
 
 @pytest.fixture
 async def app(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
 ) -> AsyncIterator[Any]:
     """The app with its lifespan running, its sessions joined to the test's transaction."""
     from billecta_gateway.main import create_app
 
     application = create_app(settings, configure_logs=False)
     async with application.router.lifespan_context(application):
-        application.state.sessionmaker = sessionmaker
+        await join_test_transaction(application, sessionmaker, connection)
         yield application
+
+
+async def join_test_transaction(
+    app: Any, sessionmaker: async_sessionmaker[AsyncSession], connection: AsyncConnection
+) -> None:
+    """Point a running app's sessions and its webhook receiver at the test's transaction."""
+    app.state.sessionmaker = sessionmaker
+    await app.state.intake.close()
+    app.state.intake = Intake(driver_savepoint(connection))
+
+
+def driver_savepoint(connection: AsyncConnection) -> Acquire:
+    """The receiver's driver connection inside the test's transaction: each write in a savepoint
+    of its own (released on success, as the sessions' commits are), rolled back with the test."""
+
+    @contextlib.asynccontextmanager
+    async def acquire() -> AsyncIterator[Any]:
+        await connection.execute(text("SELECT 1"))  # the test's transaction has begun
+        driver = (await connection.get_raw_connection()).driver_connection
+        async with driver.transaction():
+            yield driver
+
+    return acquire
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ async def require_api_key(
         raise Unauthorized("Missing or invalid x-api-key header")
 
 
-def acting_user(
+async def acting_user(
     x_lime_user: Annotated[
         str | None,
         Header(

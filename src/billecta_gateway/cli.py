@@ -45,7 +45,19 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     from billecta_gateway.main import create_app
 
-    settings = _settings()
+    settings = _settings()  # a configuration error stops start-up here, once
+    if args.workers > 1:
+        # Each worker process builds its app from the same environment.
+        uvicorn.run(
+            "billecta_gateway.main:create_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            proxy_headers=True,
+        )
+        return
     app = create_app(settings)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
 
@@ -159,6 +171,12 @@ def build_parser() -> argparse.ArgumentParser:
     api = sub.add_parser("api", help="serve the HTTP API (uvicorn)")
     api.add_argument("--host", default="127.0.0.1")
     api.add_argument("--port", type=int, default=8000)
+    api.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="API processes sharing the port (the webhook receiver is CPU-bound: one per core)",
+    )
     api.set_defaults(func=cmd_api)
 
     worker = sub.add_parser("worker", help="run the arq worker with its crons")

@@ -1,4 +1,7 @@
-"""Short `Annotated` dependency aliases for the routers."""
+"""Short `Annotated` dependency aliases for the routers.
+
+The getters are `async def` although they only read app state: FastAPI runs a plain `def`
+dependency in a worker thread, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from billecta_gateway.config import Settings
 from billecta_gateway.lime.schema import LimeSchema
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -24,15 +27,15 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_billecta(request: Request) -> BillectaClient:
+async def get_billecta(request: Request) -> BillectaClient:
     return request.app.state.billecta  # type: ignore[no-any-return]
 
 
-def get_queue(request: Request) -> ArqRedis:
+async def get_queue(request: Request) -> ArqRedis:
     return request.app.state.queue  # type: ignore[no-any-return]
 
 
-def get_lime_schema(request: Request) -> LimeSchema:
+async def get_lime_schema(request: Request) -> LimeSchema:
     return request.app.state.lime_schema  # type: ignore[no-any-return]
 
 

@@ -23,6 +23,7 @@ from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
 from billecta_gateway.queue import close_queue, create_queue
 from billecta_gateway.routers import LIME_ROUTERS, OPEN_ROUTERS
+from billecta_gateway.webhooks.intake import Intake
 
 
 def build_billecta_client(settings: Settings, *, priority: Priority) -> BillectaClient:
@@ -62,11 +63,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.billecta = build_billecta_client(settings, priority=Priority.INTERACTIVE)
         app.state.queue = create_queue(settings)
+        app.state.intake = await Intake.open(engine, max_size=settings.database_pool_size)
         try:
             yield
         finally:
             await app.state.billecta.aclose()
             await close_queue(app.state.queue)
+            await app.state.intake.close()
             await engine.dispose()
 
     app = FastAPI(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import re
 import time
-import uuid
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,12 +19,18 @@ logger = logging.getLogger("billecta_gateway.errors")
 access_logger = logging.getLogger("billecta_gateway.access")
 audit_logger = logging.getLogger("billecta_gateway.audit")
 
+_ids = random.Random()  # noqa: S311 - request ids are not secrets
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PREFIX = "/limepkg-billecta-integration"
 # The webhook inbox is the record of what Billecta sent; auditing it twice would only slow intake.
 NOT_AUDITED = (f"{PREFIX}/billecta-webhook-receiver",)
 _ID_PARAMS = ("id", "invoice_id", "debtcollection_id", "creditor_id", "batch_id", "event_id")
+
+
+def _new_request_id() -> str:
+    """32 hex digits, unique in practice; an identifier, not a secret (no system call)."""
+    return f"{_ids.getrandbits(128):032x}"
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -45,7 +51,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else _new_request_id()
         token = request_id_var.set(request_id)
         started = time.perf_counter()
         status_code = 500

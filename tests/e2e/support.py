@@ -225,8 +225,25 @@ class World:
     async def find_by(self, limetype: str, key: str, value: Any) -> list[dict[str, Any]]:
         return await self.find(limetype, {"key": key, "op": "=", "exp": value})
 
-    async def feed(self, limetype: str, changed_after: int = 0) -> dict[str, Any]:
-        """The whole change feed of a limetype after `changed_after` (every page)."""
+    async def feed(
+        self,
+        limetype: str,
+        changed_after: int = 0,
+        *,
+        until: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> dict[str, Any]:
+        """The whole change feed of a limetype after `changed_after` (every page); with `until`,
+        read again until it holds. The feed stops below the oldest transaction still running
+        anywhere in the PostgreSQL cluster, so what was just written may show a moment later
+        when other work shares the server."""
+
+        async def read() -> dict[str, Any] | None:
+            found = await self._feed_once(limetype, changed_after)
+            return found if until is None or until(found) else None
+
+        return await self.eventually(read, DEFAULT_TIMEOUT, f"the {limetype} change feed")
+
+    async def _feed_once(self, limetype: str, changed_after: int) -> dict[str, Any]:
         objects: list[dict[str, Any]] = []
         deleted: list[dict[str, Any]] = []
         last = changed_after

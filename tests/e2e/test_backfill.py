@@ -124,7 +124,11 @@ async def test_backfill_fills_the_mirror_with_existing_invoices(unpushed_world: 
         actions["paid"]: Decimal("1000.00"),
         actions["subpaid"]: Decimal("500.00"),
     }
-    feed = await world.feed("invoice", feed_start)
+    feed = await world.feed(
+        "invoice",
+        feed_start,
+        until=lambda f: {o["actionpublicid"] for o in f["objects"]} >= set(actions.values()),
+    )
     assert {o["actionpublicid"] for o in feed["objects"]} == set(actions.values())
 
     # The webhooks Billecta held arrive late: they change nothing and create nothing.

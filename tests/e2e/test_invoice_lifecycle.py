@@ -4,6 +4,7 @@ webhooks bring it into the mirror and the change feed, and payments by OCR settl
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -64,7 +65,11 @@ async def test_order_to_paid_invoice_and_completed_order(world: World) -> None:
     assert {"InvoiceActionAttested", "InvoiceActionStateChanged"} <= types
     assert {e["status"] for e in events} == {"processed"}
 
-    feed = await world.feed("invoice", feed_before)
+    feed = await world.feed(
+        "invoice",
+        feed_before,
+        until=lambda f: _has(f, invoiced.invoice_id, "invoicestatus", "sent"),
+    )
     assert [o["_id"] for o in feed["objects"]] == [invoiced.invoice_id]
     assert feed["objects"][0]["invoicestatus"] == "sent"
     assert feed["last_change_no"] > feed_before
@@ -92,9 +97,15 @@ async def test_order_to_paid_invoice_and_completed_order(world: World) -> None:
     assert payments[0]["paymentreferenceid"] == paid["payment_reference_id"]
     assert payments[0]["ocr"] == invoiced.ocr
 
-    feed = await world.feed("invoice", feed["last_change_no"])
+    feed = await world.feed(
+        "invoice",
+        feed["last_change_no"],
+        until=lambda f: _has(f, invoiced.invoice_id, "invoicestatus", "paid"),
+    )
     assert [o["invoicestatus"] for o in feed["objects"]] == ["paid"]
-    order_feed = await world.feed("order")
+    order_feed = await world.feed(
+        "order", until=lambda f: _has(f, order_id, "orderstatus", "completed")
+    )
     assert [(o["_id"], o["orderstatus"]) for o in order_feed["objects"]] == [
         (order_id, "completed")
     ]
@@ -232,3 +243,8 @@ async def test_order_completes_when_a_refresh_saw_the_payment_before_the_webhook
     assert [p["paymenttype"] for p in await world.payments_of(invoiced.invoice_id)] == ["payment"]
     order = await world.get("order", invoiced.order_id)
     assert order["orderstatus"] == "completed"
+
+
+def _has(feed: dict[str, Any], object_id: int, field: str, value: str) -> bool:
+    """The feed carries the object with that value."""
+    return any(o["_id"] == object_id and o[field] == value for o in feed["objects"])

@@ -222,5 +222,8 @@ async def test_debt_collection_is_sent_to_the_bailiff(world: World) -> None:
     types = {e["event_type"] for e in events}
     assert {"DebtCollectionCaseCreated", "DebtCollectionActionStateChanged"} <= types
     assert {e["status"] for e in events} == {"processed"}
-    feed = await world.feed("debtcollection")
+    feed = await world.feed(
+        "debtcollection",
+        until=lambda f: any(o["status"] == "SentToBailiff" for o in f["objects"]),
+    )
     assert [(o["_id"], o["status"]) for o in feed["objects"]] == [(case["_id"], "SentToBailiff")]

@@ -46,7 +46,9 @@ async def _snapshot(world: World, orders: dict[int, str]) -> dict[str, Any]:
     invoices = await world.find_by("invoice", "creditor", world.creditor_id)
     by_id = {i["_id"]: orders[i["order"]] for i in invoices}
     payments = [p for invoice_id in by_id for p in await world.payments_of(invoice_id)]
-    feed = await world.feed("invoice")
+    feed = await world.feed(
+        "invoice", until=lambda f: {o["_id"] for o in f["objects"]} >= set(by_id)
+    )
     statuses = [
         (name, (await world.get("order", oid))["orderstatus"]) for oid, name in orders.items()
     ]

@@ -13,6 +13,7 @@ from arq.jobs import Job, JobStatus
 from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -21,9 +22,10 @@ from sqlalchemy.ext.asyncio import (
 from billecta_gateway.main import create_app
 from billecta_gateway.models import AuditRecord, WebhookEvent
 from billecta_gateway.webhooks.fixtures import load_fixture
+from billecta_gateway.webhooks.intake import Intake
 from billecta_gateway.webhooks.service import process_job_id
 from billecta_gateway.webhooks.tasks import enqueue_webhook_events
-from tests.conftest import LIME_KEY, WEBHOOK_KEY, make_settings
+from tests.conftest import LIME_KEY, WEBHOOK_KEY, join_test_transaction, make_settings
 from tests.webhooks.support import (
     RECEIVER,
     close_context,
@@ -152,12 +154,12 @@ async def test_missing_or_wrong_key_is_401_and_stores_nothing(
 
 
 async def test_both_rotation_keys_are_accepted(
-    sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis
+    sessionmaker: async_sessionmaker[AsyncSession], connection: AsyncConnection, redis: ArqRedis
 ) -> None:
     settings = make_settings(webhook_api_key=f"{WEBHOOK_KEY},next-key-2f9a")
     app = create_app(settings, configure_logs=False)
     async with app.router.lifespan_context(app):
-        app.state.sessionmaker = sessionmaker
+        await join_test_transaction(app, sessionmaker, connection)
         for n, key in enumerate((WEBHOOK_KEY, "next-key-2f9a")):
             body = load_fixture("DebtorUpdated")
             body["EventId"] = f"rotation-{n}"
@@ -168,12 +170,12 @@ async def test_both_rotation_keys_are_accepted(
 
 
 async def test_configured_header_name_is_used(
-    sessionmaker: async_sessionmaker[AsyncSession], redis: ArqRedis
+    sessionmaker: async_sessionmaker[AsyncSession], connection: AsyncConnection, redis: ArqRedis
 ) -> None:
     settings = make_settings(webhook_header_name="authorization")
     app = create_app(settings, configure_logs=False)
     async with app.router.lifespan_context(app):
-        app.state.sessionmaker = sessionmaker
+        await join_test_transaction(app, sessionmaker, connection)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             ok = await client.post(
@@ -214,6 +216,20 @@ async def test_malformed_envelope_is_400_naming_the_field(
     assert await _count(session) == 0
 
 
+async def test_json_that_postgresql_cannot_store_is_400_and_stores_nothing(
+    hook: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    body = load_fixture("DebtorUpdated")
+    body["SecondaryContent"] = "nul \u0000 inside"
+    response = await post_event(hook, body)
+    assert response.status_code == 400
+    assert "cannot be stored" in response.json()["error_message"]
+    assert await _count(session) == 0
+    # The receiver still works after the refused statement (its savepoint was rolled back).
+    assert (await post_event(hook, load_fixture("DebtorUpdated"))).json()["status"] == "accepted"
+    assert await _count(session) == 1
+
+
 async def test_oversized_body_is_413(hook: httpx.AsyncClient) -> None:
     body = load_fixture("DebtorUpdated")
     body["SecondaryContent"] = "x" * 1_100_000
@@ -225,7 +241,8 @@ async def test_database_unreachable_is_503(redis: ArqRedis) -> None:
     app = create_app(settings, configure_logs=False)
     closed = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
     async with app.router.lifespan_context(app):
-        app.state.sessionmaker = async_sessionmaker(closed, expire_on_commit=False)
+        await app.state.intake.close()
+        app.state.intake = await Intake.open(closed, max_size=1)
         async with hook_client(app) as client:
             response = await post_event(client, load_fixture("DebtorUpdated"))
     await closed.dispose()
@@ -235,12 +252,15 @@ async def test_database_unreachable_is_503(redis: ArqRedis) -> None:
 
 
 async def test_redis_down_still_stores_and_the_cron_enqueues(
-    sessionmaker: async_sessionmaker[AsyncSession], session: AsyncSession, redis: ArqRedis
+    sessionmaker: async_sessionmaker[AsyncSession],
+    connection: AsyncConnection,
+    session: AsyncSession,
+    redis: ArqRedis,
 ) -> None:
     down = make_settings(redis_url="redis://127.0.0.1:1/0")
     app = create_app(down, configure_logs=False)
     async with app.router.lifespan_context(app):
-        app.state.sessionmaker = sessionmaker
+        await join_test_transaction(app, sessionmaker, connection)
         async with hook_client(app) as client:
             response = await post_event(client, load_fixture("InvoicePaymentReceived"))
     assert response.status_code == 200

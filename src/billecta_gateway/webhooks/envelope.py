@@ -73,6 +73,9 @@ class ParsedEvent:
     envelope: Envelope
     body: dict[str, Any]
     dedupe_key: str
+    # The delivery's JSON text as received, stored as it is (no second serialisation); None
+    # for events the gateway builds itself.
+    text: str | None = None
 
     @property
     def creditor_public_id(self) -> str | None:
@@ -138,7 +141,13 @@ def parse_delivery(raw: bytes, *, naive_tz: tzinfo) -> ParsedEvent:
     """Parse one delivery: JSON, envelope, dedupe key."""
     body = parse_body(raw)
     envelope = parse_envelope(body, naive_tz=naive_tz)
-    return ParsedEvent(envelope=envelope, body=body, dedupe_key=dedupe_key(envelope, body))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:  # JSON in UTF-16 or UTF-32: stored re-serialised
+        text = None
+    return ParsedEvent(
+        envelope=envelope, body=body, dedupe_key=dedupe_key(envelope, body), text=text
+    )
 
 
 def build_envelope(

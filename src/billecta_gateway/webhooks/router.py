@@ -6,11 +6,12 @@ header (`WEBHOOK_HEADER_NAME`, value one of `WEBHOOK_API_KEY`). `router` is Lime
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Annotated, Any
 
+import asyncpg
 from fastapi import APIRouter, Path, Query, Request
-from sqlalchemy.exc import InterfaceError, OperationalError
 
 from billecta_gateway.auth import ActorDep, constant_time_match
 from billecta_gateway.deps import QueueDep, SessionDep, SettingsDep
@@ -28,6 +29,7 @@ from billecta_gateway.tasks.routing import TASK_ERRORS
 from billecta_gateway.tasks.schemas import TaskStarted
 from billecta_gateway.webhooks import inbox, queries, service
 from billecta_gateway.webhooks.envelope import Envelope, MalformedEnvelope, parse_delivery
+from billecta_gateway.webhooks.intake import DATABASE_DOWN, IntakeDep
 from billecta_gateway.webhooks.queries import EventRow
 from billecta_gateway.webhooks.reconcile import parse_since
 from billecta_gateway.webhooks.schemas import (
@@ -48,8 +50,6 @@ MAX_ID = 2**63 - 1
 
 receiver_router = APIRouter(tags=["webhooks"])
 router = APIRouter(tags=["webhooks"])
-
-_DB_DOWN = (OperationalError, InterfaceError, OSError, TimeoutError)
 
 
 class PayloadTooLarge(GatewayError):
@@ -92,7 +92,7 @@ class PayloadTooLarge(GatewayError):
     },
 )
 async def receive_billecta_webhook(
-    request: Request, session: SessionDep, queue: QueueDep, settings: SettingsDep
+    request: Request, intake: IntakeDep, queue: QueueDep, settings: SettingsDep
 ) -> WebhookAck:
     """Store a Billecta event in the inbox and queue it; 200 once it is stored durably.
 
@@ -114,9 +114,11 @@ async def receive_billecta_webhook(
     except MalformedEnvelope as exc:
         raise BadRequest(str(exc)) from None
     try:
-        stored = await service.store_event(session, parsed)
-        await session.commit()
-    except _DB_DOWN as exc:
+        stored = await intake.store(parsed)
+    except asyncpg.DataError as exc:
+        # Valid JSON that PostgreSQL cannot keep (a \u0000 in a string, say): nothing stored.
+        raise BadRequest(f"The webhook body cannot be stored: {exc.__class__.__name__}") from None
+    except DATABASE_DOWN as exc:
         raise ServiceUnavailable(
             "The event could not be stored, the database is unavailable; retry later",
             headers={"Retry-After": "60"},
@@ -125,11 +127,9 @@ async def receive_billecta_webhook(
         jobs = AfterCommit()
         service.enqueue_processing(jobs, [(stored.id, stored.attempts)])
         if not await jobs.flush(queue):
-            try:
-                await service.mark_not_enqueued(session, event_id=stored.id)
-                await session.commit()
-            except _DB_DOWN:
-                pass  # the event stays marked enqueued; the cron re-drives it after a while
+            # Unreachable too: the event stays marked enqueued; the cron re-drives it later.
+            with contextlib.suppress(*DATABASE_DOWN):
+                await intake.forget_enqueue(stored.id)
     return WebhookAck(status=stored.answer, event_id=stored.id)
 
 

@@ -3,13 +3,14 @@
 Every authenticated delivery becomes one `webhook_event` row (unique dedupe key), whatever its
 type. Processing runs in the worker: the registry's handler writes and the event's `processed`
 mark commit in one transaction. A handler that cannot proceed yet leaves the event `pending`
-with a persisted `next_attempt_at`; retries follow `RETRY_SCHEDULE` for at least
+with a persisted `next_attempt_at`; retries follow `retry_delay` for at least
 `RETRY_WINDOW` (48 hours) after receipt, driven from Postgres by the inbox cron, and the event
 is then `failed` with its reason, visible and replayable (`webhooks.inbox`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select, update
+from sqlalchemy import TextClause, select, text, update
+from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,8 +36,8 @@ logger = logging.getLogger("billecta_gateway.webhooks")
 PROCESS_JOB = "process_webhook_event"
 MONITOR_TITLE = "Billecta webhooks"
 MONITOR_TASK = "billecta_webhooks"
-# Retries of an event that cannot be applied yet: 1, 2, 4 ... minutes, at most 6 hours apart,
-# until 48 hours after receipt; the last attempt happens at the 48-hour mark.
+# Retries of an event that cannot be applied yet: 3 s, then 1, 2, 4 ... minutes, at most 6 hours
+# apart, until 48 hours after receipt; the last attempt happens at the 48-hour mark.
 RETRY_WINDOW = timedelta(hours=48)
 # The first retry comes soon, on a deferred job of its own rather than the minute cron: the
 # object an event waits for is most often being written by an event processed at the same
@@ -114,54 +116,78 @@ class Stored:
         return "ignored" if self.status == "ignored" else "accepted"
 
 
-async def store_event(session: AsyncSession, parsed: ParsedEvent) -> Stored:
-    """Insert a delivery into the inbox under its dedupe key (one INSERT ... ON CONFLICT).
+# One statement stores a delivery: the receiver runs it on the driver (`webhooks.intake`),
+# reconciliation inside its session; both bind the same parameters (`_insert_params`).
+_INSERT = text(
+    "INSERT INTO webhook_event (dedupe_key, event_id, event_type, creditorpublicid, created, "
+    "payload, status, enqueued_at) "
+    "VALUES (:dedupe_key, :event_id, :event_type, :creditorpublicid, :created, "
+    "CAST(:payload AS jsonb), :status, CASE WHEN :supported THEN now() END) "
+    "ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, status"
+)
+_EXISTING = text("SELECT id, status, attempts FROM webhook_event WHERE dedupe_key = :dedupe_key")
+_NOT_ENQUEUED = text(
+    "UPDATE webhook_event SET enqueued_at = NULL "
+    "WHERE id = :event_id AND status IN ('received', 'pending')"
+)
 
-    A supported event is stored `received` and marked enqueued (the caller enqueues it right
-    after the commit); an unsupported one is stored `ignored`.
-    """
+
+@dataclass(frozen=True, slots=True)
+class DriverStatement:
+    """A statement compiled once for asyncpg: `$n` placeholders and the names they bind."""
+
+    sql: str
+    names: tuple[str, ...]
+
+    @classmethod
+    def of(cls, statement: TextClause) -> DriverStatement:
+        compiled = statement.compile(dialect=asyncpg_dialect.dialect())  # type: ignore[no-untyped-call]
+        return cls(sql=compiled.string, names=tuple(compiled.positiontup or ()))
+
+    def args(self, params: dict[str, Any]) -> list[Any]:
+        return [params[name] for name in self.names]
+
+
+INSERT_ON_DRIVER = DriverStatement.of(_INSERT)
+EXISTING_ON_DRIVER = DriverStatement.of(_EXISTING)
+NOT_ENQUEUED_ON_DRIVER = DriverStatement.of(_NOT_ENQUEUED)
+
+
+def insert_params(parsed: ParsedEvent) -> dict[str, Any]:
+    """The inbox row of a delivery: `received` (and marked enqueued: the caller enqueues it
+    right after the commit) when its type is supported, `ignored` otherwise."""
     envelope = parsed.envelope
     supported = envelope.event_type in registry
-    stmt = (
-        pg_insert(WebhookEvent)
-        .values(
-            dedupe_key=parsed.dedupe_key,
-            event_id=envelope.event_id[:128] if envelope.event_id else None,
-            event_type=envelope.event_type[:128],
-            creditorpublicid=parsed.creditor_public_id,
-            created=envelope.created,
-            payload=parsed.body,
-            status="received" if supported else "ignored",
-            enqueued_at=func.now() if supported else None,
-        )
-        .on_conflict_do_nothing(index_elements=[WebhookEvent.dedupe_key])
-        .returning(WebhookEvent.id, WebhookEvent.status)
-    )
-    row = (await session.execute(stmt)).first()
-    if row is not None:
-        return Stored(id=int(row.id), status=str(row.status), attempts=0, duplicate=False)
-    existing = (
-        await session.execute(
-            select(WebhookEvent.id, WebhookEvent.status, WebhookEvent.attempts).where(
-                WebhookEvent.dedupe_key == parsed.dedupe_key
-            )
-        )
-    ).one()
+    return {
+        "dedupe_key": parsed.dedupe_key,
+        "event_id": envelope.event_id[:128] if envelope.event_id else None,
+        "event_type": envelope.event_type[:128],
+        "creditorpublicid": parsed.creditor_public_id,
+        "created": envelope.created,
+        "payload": parsed.text
+        if parsed.text is not None
+        else json.dumps(parsed.body, ensure_ascii=False),
+        "status": "received" if supported else "ignored",
+        "supported": supported,
+    }
+
+
+def stored_row(row: Any, *, duplicate: bool) -> Stored:
+    """A `Stored` from an inserted row (id, status) or an existing one (id, status, attempts)."""
+    attempts = int(row["attempts"]) if duplicate else 0
     return Stored(
-        id=int(existing.id),
-        status=str(existing.status),
-        attempts=int(existing.attempts),
-        duplicate=True,
+        id=int(row["id"]), status=str(row["status"]), attempts=attempts, duplicate=duplicate
     )
 
 
-async def mark_not_enqueued(session: AsyncSession, *, event_id: int) -> None:
-    """Forget the enqueue mark of an event whose message never reached Redis (the cron sends it)."""
-    await session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.id == event_id, WebhookEvent.status.in_(UNPROCESSED))
-        .values(enqueued_at=None)
-    )
+async def store_event(session: AsyncSession, parsed: ParsedEvent) -> Stored:
+    """Insert a delivery into the inbox under its dedupe key, in the session's transaction."""
+    params = insert_params(parsed)
+    row = (await session.execute(_INSERT, params)).mappings().first()
+    if row is not None:
+        return stored_row(row, duplicate=False)
+    existing = (await session.execute(_EXISTING, params)).mappings().one()
+    return stored_row(existing, duplicate=True)
 
 
 # Processing
