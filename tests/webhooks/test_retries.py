@@ -123,18 +123,28 @@ async def test_clock_walks_a_waiting_event_to_failed_after_48_hours_and_replay_a
     assert (audit.limetype, audit.object_id, audit.result) == ("webhook_event", event_id, "ok")
 
 
+async def _payment_before_its_invoice(
+    hook: httpx.AsyncClient,
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> tuple[int, Clock, Ctx]:
+    """A stored payment event whose invoice is unknown, and a job context on a clock set to now
+    (close it with `close_context`)."""
+    await seed_debtor(session)
+    event_id = int(
+        (await post_event(hook, load_fixture("InvoicePaymentReceived"))).json()["event_id"]
+    )
+    clock = Clock(datetime.now(UTC))
+    return event_id, clock, job_context(sessionmaker, make_settings(), clock=clock)
+
+
 async def test_first_retry_is_a_deferred_job_due_seconds_later_and_later_ones_wait_for_the_cron(
     hook: httpx.AsyncClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     session: AsyncSession,
     redis: ArqRedis,
 ) -> None:
-    await seed_debtor(session)
-    event_id = int(
-        (await post_event(hook, load_fixture("InvoicePaymentReceived"))).json()["event_id"]
-    )
-    clock = Clock(datetime.now(UTC))
-    ctx = job_context(sessionmaker, make_settings(), clock=clock)
+    event_id, clock, ctx = await _payment_before_its_invoice(hook, session, sessionmaker)
     try:
         assert await process_webhook_event(ctx, event_id) == "pending"
         event = await event_row(session, event_id)
@@ -198,12 +208,7 @@ async def test_waiting_payment_is_applied_by_the_cron_once_lime_pushed_the_invoi
     session: AsyncSession,
     redis: ArqRedis,
 ) -> None:
-    await seed_debtor(session)
-    event_id = int(
-        (await post_event(hook, load_fixture("InvoicePaymentReceived"))).json()["event_id"]
-    )
-    clock = Clock(datetime.now(UTC))
-    ctx = job_context(sessionmaker, make_settings(), clock=clock)
+    event_id, clock, ctx = await _payment_before_its_invoice(hook, session, sessionmaker)
     try:
         assert await process_webhook_event(ctx, event_id) == "pending"
         await seed_invoice(session)  # Lime pushes the invoice through ingestion
