@@ -282,7 +282,7 @@ async def main() -> None:
         "--poll-delay",
         type=float,
         default=None,
-        help="diagnostic: arq poll_delay for the worker (default: create_worker's, arq's 0.5 s)",
+        help="diagnostic: arq poll_delay for the worker (default: create_worker's)",
     )
     parser.add_argument("--py-spy", help="path of a py-spy binary: profile the worker's batch")
     args = parser.parse_args()
@@ -292,9 +292,11 @@ async def main() -> None:
     from redis.asyncio import Redis
     from sqlalchemy.engine import make_url
 
+    from billecta_gateway.billecta import Priority
     from billecta_gateway.cli import migrate
     from billecta_gateway.config import Settings
-    from billecta_gateway.main import create_app
+    from billecta_gateway.main import build_billecta_client, create_app
+    from billecta_gateway.worker import POLL_DELAY_SECONDS
 
     url: str = args.database_url
     name = make_url(url).database
@@ -316,17 +318,25 @@ async def main() -> None:
     if args.interactive_reserved is not None:
         settings["billecta_interactive_reserved"] = args.interactive_reserved
     effective = Settings(_env_file=None, **settings)
-    bulk_slots = CONCURRENCY - min(effective.billecta_interactive_reserved, CONCURRENCY - 1)
+    # The slots the worker's own client gives bulk calls (it reserves none for interactive ones).
+    worker_client = build_billecta_client(effective, priority=Priority.BULK)
+    bulk_slots = worker_client.limiter.bulk_limit
+    await worker_client.aclose()
     params = {
         "debtors": args.debtors,
         "creditors": "1 (one creditordebtor relation per debtor, none in Billecta yet)",
         "sandbox": f"own process (uvicorn), latency {LATENCY_MS:g} ms on every route",
         "worker": f"own process, create_worker, max_jobs {effective.billecta_max_concurrency}, "
         f"BILLECTA_MAX_CONCURRENCY {CONCURRENCY}, BILLECTA_INTERACTIVE_RESERVED "
-        f"{effective.billecta_interactive_reserved} (bulk calls in flight at most {bulk_slots}), "
+        f"{effective.billecta_interactive_reserved} (the API's; the worker's client has "
+        f"{bulk_slots} bulk calls in flight at most), "
         f"DB pool {effective.database_pool_size} + {effective.database_pool_size} overflow, "
         "JSON logs at INFO to a file, arq poll_delay "
-        + ("0.5 s (arq's default)" if args.poll_delay is None else f"{args.poll_delay:g} s"),
+        + (
+            f"{POLL_DELAY_SECONDS:g} s (create_worker's)"
+            if args.poll_delay is None
+            else f"{args.poll_delay:g} s"
+        ),
         "task": f"POST {TASK} with query_filter _id IN [all debtors], app in this process (ASGI)",
         "ceiling": f"Billecta requests made x {LATENCY_MS:g} ms / {CONCURRENCY}",
         "database": name,
@@ -457,15 +467,21 @@ async def main() -> None:
             f"Billecta requests made             {requests:8,}  by route {summary['by_route']}, "
             f"by status {summary['by_status']}"
         )
-        print(
-            f"ceiling {requests:,} x {LATENCY_MS:g} ms / {CONCURRENCY} = {ceiling:8.1f} s  "
-            f"(with the {bulk_slots} bulk slots the worker really has: "
+        slots = (
+            ""
+            if bulk_slots == CONCURRENCY
+            else f"  (with the {bulk_slots} bulk slots the worker really has: "
             f"{requests * LATENCY_MS / 1000 / bulk_slots:.1f} s)"
         )
+        print(f"ceiling {requests:,} x {LATENCY_MS:g} ms / {CONCURRENCY} = {ceiling:8.1f} s{slots}")
         busy = used.pop("machine busy share")
         shares = ", ".join(f"{k} {v / wall * 100:.0f} %" for k, v in used.items())
         print(f"cpu over the batch (share of one core): {shares}; machine {busy * 100:.0f} % busy")
-        print(f"worker CPU per debtor: {used['worker'] / args.debtors * 1000:.2f} ms")
+        print(
+            f"worker CPU per debtor: {used['worker'] / args.debtors * 1000:.2f} ms "
+            f"({used['worker']:.1f} s in all: the worker, one process on one core, cannot finish "
+            f"the batch sooner)"
+        )
         if backends:
             n = len(backends)
             locked, active, idle_tx = (sum(b[i] for b in backends) / n for i in range(3))

@@ -16,13 +16,20 @@ from sqlalchemy.ext.asyncio import (
 from billecta_gateway.config import Settings
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """One engine per process, sized from settings."""
+def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
+    """One engine per process, sized from settings.
+
+    `pre_ping` tests every connection on checkout (with asyncpg: BEGIN, an empty query and a
+    ROLLBACK, three round trips). The API keeps it, so a request never fails on a connection
+    PostgreSQL dropped while it sat in the pool. The worker turns it off: a job checks out a
+    connection per try, and a dead one is a transient error that the job retries (the pool
+    then discards it and every connection as old as it).
+    """
     return create_async_engine(
         settings.database_url,
         pool_size=settings.database_pool_size,
         max_overflow=settings.database_pool_size,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
         pool_recycle=1800,
     )
 

@@ -127,7 +127,8 @@ CRON_JOBS = [
 
 def _startup(settings: Settings) -> Any:
     async def on_startup(ctx: dict[str, Any]) -> None:
-        engine = create_engine(settings)
+        # No pre-ping: a dead connection fails the job's try, which is retried (tasks.runner).
+        engine = create_engine(settings, pre_ping=False)
         ctx["settings"] = settings
         ctx["engine"] = engine
         ctx["sessionmaker"] = create_sessionmaker(engine)
@@ -152,6 +153,11 @@ async def _on_job_start(ctx: dict[str, Any]) -> None:
     job_id_var.set(ctx.get("job_id"))
 
 
+# arq's default 0.5 s poll sleeps out the rest of a poll whenever every job slot is busy,
+# which caps a bulk batch far below what Billecta's latency allows.
+POLL_DELAY_SECONDS = 0.05
+
+
 def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) -> Worker:
     """A worker for these settings (jobs, crons, lifecycle hooks, UTC schedules)."""
     options: dict[str, Any] = {
@@ -170,9 +176,7 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "job_timeout": 300,
         "keep_result": 3600,
         "handle_signals": not burst,
-        # arq's default 0.5 s poll sleeps out the rest of a poll whenever every job slot is
-        # busy, which caps a bulk batch far below what Billecta's latency allows.
-        "poll_delay": 0.05,
+        "poll_delay": POLL_DELAY_SECONDS,
     }
     options.update(overrides)
     return Worker(**options)

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from billecta_gateway.errors import InvalidInput, NotFound
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
@@ -150,6 +150,47 @@ async def test_start_log_runs_unfinished_logs_only(session: AsyncSession) -> Non
     assert await service.start_log(session, log_id=log_id) is False
     assert (await _log_row(session, log_id)).status == "ok"
     assert await service.start_log(session, log_id=123456789) is False
+
+
+async def test_start_log_attempt_answers_the_attempt_and_can_take_a_lock(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    batch = await service.create_batch(session, title="t", task="x", created_by=None)
+    [(log_id, _)] = await service.add_logs(
+        session, batch_id=batch.id, limetype="debtor", object_ids=[1]
+    )
+    await service.set_log_task(session, log_id=log_id, task_id="job:1:1:3", attempt=3)
+
+    async def lock_is_free(key: str) -> bool:
+        async with engine.connect() as other:
+            free = await other.scalar(
+                select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
+            )
+            await other.rollback()
+        return bool(free)
+
+    assert await service.start_log_attempt(session, log_id=log_id, lock_key="debtor:1") == 3
+    assert (await _log_row(session, log_id)).status == "running"
+    assert not await lock_is_free("debtor:1")
+
+    await service.finish_log(session, log_id=log_id, ok=True, message=None)
+
+    assert await service.start_log_attempt(session, log_id=log_id, lock_key="debtor:2") is None
+    assert await lock_is_free("debtor:2")  # a finished log takes no lock
+    assert await service.start_log_attempt(session, log_id=123456789) is None
+
+
+async def test_counting_updates_the_batch_the_session_holds(session: AsyncSession) -> None:
+    batch = await service.create_batch(session, title="t", task="x", created_by=None)
+    pairs = await service.add_logs(session, batch_id=batch.id, limetype="debtor", object_ids=[1, 2])
+    assert batch.total == 2
+
+    await service.finish_log(session, log_id=pairs[0][0], ok=False, message="refused")
+    assert (batch.status, batch.done, batch.failed) == ("running", 1, 1)
+    await service.finish_log(session, log_id=pairs[1][0], ok=True, message=None)
+
+    assert (batch.status, batch.done, batch.failed) == ("donewitherror", 2, 1)
+    assert batch.endtime is not None
 
 
 async def test_last_finished_log_closes_batch_ok(session: AsyncSession) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,9 +12,9 @@ import pytest
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.jobs import Job, JobStatus
-from sqlalchemy import select, update
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
 from billecta_gateway.models import (
@@ -401,3 +402,74 @@ async def test_a_database_outage_is_retried_by_the_object_job_and_the_fan_out(
         await fan_out_task(down, 1)  # type: ignore[arg-type]
     with pytest.raises(OperationalError):
         await fan_out_task({**down, "job_try": fanout.FAN_OUT_TRIES}, 1)  # type: ignore[arg-type]
+
+
+class _Driver(Exception):
+    """What the database driver raised, with the SQLSTATE PostgreSQL sent."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "invalidated", "expected"),
+    [
+        ("08003", False, True),  # the server closed the connection mid-statement
+        ("57P01", False, True),  # terminating connection due to administrator command
+        ("40P01", False, True),  # deadlock
+        ("23505", False, False),  # unique violation: retrying changes nothing
+        ("23505", True, True),  # ...unless the connection died with it
+    ],
+)
+def test_a_lost_database_connection_is_transient(
+    sqlstate: str, invalidated: bool, expected: bool
+) -> None:
+    exc = DBAPIError("SELECT 1", {}, _Driver(sqlstate), connection_invalidated=invalidated)
+
+    assert runner.transient(exc) == (expected, None)
+
+
+async def test_the_runner_holds_the_kinds_lock_while_the_handler_runs(
+    session: AsyncSession, ctx: dict[str, Any], engine: AsyncEngine
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 28)
+    log_id = await _log(session, 28)
+    seen: list[bool] = []
+
+    async def handler(run: TaskContext, object_id: int) -> Outcome:
+        async with engine.connect() as other:
+            free = await other.scalar(
+                select(func.pg_try_advisory_xact_lock(func.hashtextextended("debtor:28", 0)))
+            )
+            await other.rollback()
+        seen.append(bool(free))
+        await run.lock("debtor", object_id)  # already held: sends nothing
+        return Outcome(ok=True)
+
+    kind = dataclasses.replace(_kind(handler), lock="debtor")
+
+    assert await run_object_task(ctx, kind, log_id, 28) == "ok"
+    assert seen == [False]
+
+
+async def test_a_failure_is_not_written_over_a_log_another_run_finished(
+    session: AsyncSession, ctx: dict[str, Any]
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 29)
+    log_id = await _log(session, 29)
+    await monitor.finish_log(session, log_id=log_id, ok=True, message="Synced to 1 creditor(s)")
+    await session.commit()
+
+    async def never(run: TaskContext, object_id: int) -> Outcome:
+        raise AssertionError("a finished log must not run")
+
+    await runner.record_failure(ctx, _kind(never), log_id=log_id, object_id=29, message="late")
+
+    log = await session.get(IntegrationMonitorLog, log_id, populate_existing=True)
+    assert log is not None and (log.status, log.message) == ("ok", "Synced to 1 creditor(s)")
+    debtor = await session.get(Debtor, 29, populate_existing=True)
+    assert debtor is not None and debtor.billecta_error_message is None
+    assert await run_object_task({**ctx, "job_try": 3}, _kind(never), log_id, 29) == "skipped"

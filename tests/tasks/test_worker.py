@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 import pytest
@@ -208,7 +209,8 @@ async def test_a_job_crashing_right_after_billecta_created_the_debtor_creates_it
     async with committed_sessionmaker() as session:
         _, logs = await batch_and_logs(session, batch_id)
         relation = await session.scalar(select(CreditorDebtor))
-    assert logs[1001].status == "running"
+    # The try's one transaction died with it: the log is unfinished as the fan-out left it.
+    assert logs[1001].status == "pending"
     assert relation is not None and relation.debtorpublicid is None
     assert len(fake.debtors) == 1
 
@@ -268,4 +270,105 @@ async def test_concurrent_jobs_in_one_process_serialise_on_the_debtor_lock(
 
     assert results == ["ok", "ok"]
     assert len(fake.requests("POST", "/v1/debtors/debtor")) == 1
+    assert len(fake.debtors) == 1
+
+
+async def _one_debtor_log(
+    maker: async_sessionmaker[AsyncSession], ctx: dict[str, Any], debtor_id: int = 1001
+) -> tuple[int, int]:
+    """A committed upsert batch for one debtor, fanned out; answers (batch id, log id)."""
+    from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
+    from billecta_gateway.queue import AfterCommit
+    from billecta_gateway.tasks.contract import start_task
+    from billecta_gateway.tasks.fanout import fan_out_task
+
+    async with maker() as session:
+        await add_creditor(session)
+        await add_debtor(session, debtor_id)
+        batch_id = await start_task(
+            session,
+            kind=UPSERT_DEBTOR,
+            title="t",
+            created_by=None,
+            object_ids=[debtor_id],
+            jobs=AfterCommit(),
+        )
+        await session.commit()
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    async with maker() as session:
+        _, logs = await batch_and_logs(session, batch_id)
+    return batch_id, logs[debtor_id].id
+
+
+async def test_a_second_run_of_a_job_in_flight_waits_for_it_and_is_skipped(
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    redis: ArqRedis,
+    fake: FakeBillecta,
+    billecta: BillectaClient,
+) -> None:
+    from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
+    from billecta_gateway.tasks.runner import run_object_task
+
+    ctx = job_context(
+        settings=make_settings(),
+        sessionmaker=committed_sessionmaker,
+        billecta=billecta,
+        redis=redis,
+    )
+    batch_id, log_id = await _one_debtor_log(committed_sessionmaker, ctx)
+    fake.delays["get_debtor_by_external_id"] = 0.2
+
+    async def second() -> str:
+        await asyncio.sleep(0.05)  # the first run has started its log
+        return await run_object_task(ctx, UPSERT_DEBTOR, log_id, 1001)
+
+    results = await asyncio.gather(run_object_task(ctx, UPSERT_DEBTOR, log_id, 1001), second())
+
+    assert sorted(results) == ["ok", "skipped"]
+    assert len(fake.requests("GET")) == 1
+    assert len(fake.requests("POST", "/v1/debtors/debtor")) == 1
+    async with committed_sessionmaker() as session:
+        batch, logs = await batch_and_logs(session, batch_id)
+    assert (batch.status, batch.done, logs[1001].status) == ("ok", 1, "ok")
+
+
+async def test_a_connection_the_database_dropped_fails_the_try_and_the_next_try_succeeds(
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    migrated_database: str,
+    redis: ArqRedis,
+    fake: FakeBillecta,
+    billecta: BillectaClient,
+) -> None:
+    """The worker's pool does not pre-ping: a connection the server closed while it sat in the
+    pool fails the job's try with a transient error, and the retry gets a fresh connection."""
+    from arq import Retry
+    from sqlalchemy import text
+
+    from billecta_gateway.db import create_engine, create_sessionmaker
+    from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
+    from billecta_gateway.tasks.runner import run_object_task
+
+    settings = make_settings(database_url=migrated_database)
+    worker_engine = create_engine(settings, pre_ping=False)
+    try:
+        worker_sessions = create_sessionmaker(worker_engine)
+        ctx = job_context(
+            settings=settings, sessionmaker=worker_sessions, billecta=billecta, redis=redis
+        )
+        batch_id, log_id = await _one_debtor_log(committed_sessionmaker, ctx)
+        async with worker_sessions() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+        async with committed_sessionmaker() as session:
+            assert await session.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        await asyncio.sleep(0.2)
+
+        with pytest.raises(Retry):
+            await run_object_task(ctx, UPSERT_DEBTOR, log_id, 1001)
+        assert fake.sent == []
+        assert await run_object_task({**ctx, "job_try": 2}, UPSERT_DEBTOR, log_id, 1001) == "ok"
+    finally:
+        await worker_engine.dispose()
+    async with committed_sessionmaker() as session:
+        batch, logs = await batch_and_logs(session, batch_id)
+    assert (batch.status, logs[1001].status) == ("ok", "ok")
     assert len(fake.debtors) == 1

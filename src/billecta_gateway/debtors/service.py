@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta.errors import (
@@ -20,6 +20,7 @@ from billecta_gateway.billecta.errors import (
 from billecta_gateway.billecta.schemas import BillectaDebtor
 from billecta_gateway.lime.mappings import MappingValueError
 from billecta_gateway.models import (
+    Company,
     Creditor,
     CreditorDebtor,
     Debtor,
@@ -28,7 +29,6 @@ from billecta_gateway.models import (
     Person,
 )
 from billecta_gateway.tasks.contract import Outcome, TaskContext, TaskFailed
-from billecta_gateway.tasks.locks import advisory_lock
 from billecta_gateway.tasks.sync import (
     RelationProblem,
     billecta_problem,
@@ -65,6 +65,43 @@ async def load_debtor(session: AsyncSession, debtor_id: int) -> Debtor:
     if debtor is None:
         raise TaskFailed(f"debtor {debtor_id} does not exist")
     return debtor
+
+
+# The debtor, its person and company, and per relation the relation and its creditor (built
+# once: the statement is run by every upsert job).
+_DEBTOR_FOR_SYNC = (
+    select(Debtor, Person, Company, CreditorDebtor, Creditor)
+    .outerjoin(Person, Person.id == Debtor.person)
+    .outerjoin(Company, Company.id == Debtor.company)
+    .outerjoin(CreditorDebtor, CreditorDebtor.debtor == Debtor.id)
+    .outerjoin(Creditor, Creditor.id == CreditorDebtor.creditor)
+    .where(Debtor.id == bindparam("debtor_id"))
+    .order_by(CreditorDebtor.id)
+    .execution_options(populate_existing=True)
+)
+
+
+async def load_debtor_for_sync(
+    session: AsyncSession, loader: ObjectLoader, debtor_id: int
+) -> tuple[Debtor, list[CreditorDebtor]]:
+    """The debtor and its creditor relations, read fresh in one query together with what the
+    sync reads next (its person or company, each relation's creditor), which `loader` then
+    answers without a query of its own. TaskFailed when the debtor does not exist."""
+    rows = (await session.execute(_DEBTOR_FOR_SYNC, {"debtor_id": debtor_id})).all()
+    if not rows:
+        raise TaskFailed(f"debtor {debtor_id} does not exist")
+    debtor, person, company = rows[0][0], rows[0][1], rows[0][2]
+    loader.remember("debtor", debtor)
+    for limetype, related in (("person", person), ("company", company)):
+        if related is not None:
+            loader.remember(limetype, related)
+    relations: list[CreditorDebtor] = []
+    for *_, rel, creditor in rows:
+        if rel is not None:
+            relations.append(rel)
+        if creditor is not None:
+            loader.remember("creditor", creditor)
+    return debtor, relations
 
 
 async def relations_of(session: AsyncSession, debtor_id: int) -> list[CreditorDebtor]:
@@ -149,7 +186,7 @@ async def ensure_debtor_in_billecta(
     """
     if rel.debtorpublicid:
         return rel.debtorpublicid
-    await advisory_lock(run.session, LOCK, debtor.id)
+    await run.lock(LOCK, debtor.id)
     await run.session.refresh(rel)
     if rel.debtorpublicid:
         return rel.debtorpublicid
@@ -180,17 +217,17 @@ async def upsert_debtor(run: TaskContext, debtor_id: int) -> Outcome:
     `billecta_error_message` and is named in the log, the others still sync.
     """
     session = run.session
-    await advisory_lock(session, LOCK, debtor_id)
-    debtor = await load_debtor(session, debtor_id)
+    # Locked before anything is read: relations read after the lock show every public id a
+    # job holding it before us wrote.
+    await run.lock(LOCK, debtor_id)
+    loader = ObjectLoader(session, run.schema)
+    debtor, relations = await load_debtor_for_sync(session, loader, debtor_id)
     problems = debtor_problems(debtor)
-    relations = await relations_of(session, debtor_id) if not problems else []
     if not problems and not relations:
         problems.append(f"debtor {debtor_id} has no creditor relation (creditordebtor) to sync")
     if problems:
         debtor.billecta_error_message = "; ".join(problems)
         return Outcome.from_problems(problems)
-    loader = ObjectLoader(session, run.schema)
-    loader.remember("debtor", debtor)
 
     async def sync(rel: CreditorDebtor, creditor: Creditor | None) -> None:
         creditor_public_id = require_creditor(creditor, rel.creditor)
@@ -213,7 +250,7 @@ async def anonymize_debtor(run: TaskContext, debtor_id: int) -> Outcome:
     Invoice PDFs are kept: bookkeeping law requires invoices to be kept for seven years.
     """
     session = run.session
-    await advisory_lock(session, LOCK, debtor_id)
+    await run.lock(LOCK, debtor_id)
     debtor = await load_debtor(session, debtor_id)
     relations = [r for r in await relations_of(session, debtor_id) if r.debtorpublicid]
     loader = ObjectLoader(session, run.schema)

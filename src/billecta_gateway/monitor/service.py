@@ -20,7 +20,9 @@ from sqlalchemy import (
     Date,
     Integer,
     String,
+    Table,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -31,15 +33,19 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    true,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from billecta_gateway.errors import InvalidInput, NotFound
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.models.system import LOG_STATUSES
+from billecta_gateway.tasks.locks import xact_lock
 
 T = TypeVar("T")
 
@@ -225,14 +231,90 @@ async def set_log_tasks(session: AsyncSession, *, tasks: Sequence[tuple[int, str
 
 async def start_log(session: AsyncSession, *, log_id: int) -> bool:
     """Mark a log `running`; False when it is already finished (or gone) and the job must stop."""
-    stmt = (
-        update(Log)
-        .where(Log.id == log_id, Log.status.in_(UNFINISHED))
-        .values(status="running", updated_at=func.now())
-        .returning(Log.id)
+    return await start_log_attempt(session, log_id=log_id) is not None
+
+
+# The statements every per-object job runs are built once, on the tables rather than the
+# mapped classes: building and ORM-compiling them per call cost more CPU than the round trips.
+_log: Table = Log.__table__  # type: ignore[assignment]
+_batch: Table = Batch.__table__  # type: ignore[assignment]
+_UNFINISHED_ARRAY = literal(list(UNFINISHED), ARRAY(String))
+
+_START_LOG = (
+    update(_log)
+    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
+    .values(status="running", updated_at=func.now())
+    .returning(_log.c.attempt)
+)
+# The same, also taking an advisory lock once the log is started (none when it is finished).
+_START_LOG_LOCKING = (
+    update(_log)
+    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
+    .values(status="running", updated_at=func.now())
+    .returning(_log.c.attempt, xact_lock(bindparam("lock_key", type_=String)))
+)
+
+
+def _counted(stmt: Any, *, added: Any = 0, finished: Any, failed: Any) -> Any:
+    """`stmt` (an UPDATE of batches) adding to the counters and answering only what `_settle`
+    needs (`_COUNTERS`), not the whole row."""
+    values: dict[str, Any] = {
+        "done": _batch.c.done + finished,
+        "failed": _batch.c.failed + failed,
+        "updated_at": func.now(),
+    }
+    if not isinstance(added, int) or added:
+        values["total"] = _batch.c.total + added
+    return (
+        stmt.values(**values)
+        .returning(
+            _batch.c.status,
+            _batch.c.total,
+            _batch.c.done,
+            _batch.c.failed,
+            _batch.c.updated_at,
+            func.coalesce(_batch.c.parameters.has_key(DAILY_KEY), False).label("daily"),
+        )
         .execution_options(synchronize_session=False)
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+
+
+_COUNTERS = ("status", "total", "done", "failed", "updated_at", "daily")
+_FINISHED = (
+    update(_log)
+    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
+    .values(status=bindparam("new_status"), message=bindparam("new_message"), updated_at=func.now())
+    .returning(_log.c.batch_id)
+    .cte("finished")
+)
+_FINISHED_COUNTED = _counted(
+    update(_batch).where(_batch.c.id == _FINISHED.c.batch_id),
+    finished=1,
+    failed=bindparam("failed_add"),
+).cte("counted")
+# The log and its batch's counters in one statement; no row when the log was already finished.
+_FINISH_LOG = select(
+    _FINISHED.c.batch_id, *(_FINISHED_COUNTED.c[name] for name in _COUNTERS)
+).select_from(_FINISHED.outerjoin(_FINISHED_COUNTED, true()))
+
+
+async def start_log_attempt(
+    session: AsyncSession, *, log_id: int, lock_key: str | None = None
+) -> int | None:
+    """Mark a log `running` and answer its attempt number in one statement; None when it is
+    already finished (or gone) and the job must stop.
+
+    The UPDATE holds the log row's lock until the transaction ends: a second run of the same
+    job waits here and then finds the log finished. With `lock_key` the statement also takes
+    that advisory lock (tasks.locks) for the rest of the transaction, once the log is started;
+    what the transaction reads afterwards is read under the lock.
+    """
+    if lock_key is None:
+        result = await session.execute(_START_LOG, {"log_id": log_id})
+    else:
+        result = await session.execute(_START_LOG_LOCKING, {"log_id": log_id, "lock_key": lock_key})
+    row = result.first()
+    return None if row is None else int(row[0] or 1)
 
 
 async def finish_log(
@@ -241,22 +323,40 @@ async def finish_log(
     """Finish a log `ok` or `error`, count it on its batch and close the batch on the last log.
 
     Idempotent: only the first call for a log changes anything. Call it last before the commit:
-    from here on the transaction holds the batch row's lock.
+    from here on the transaction holds the batch row's lock. The log and its batch's counters
+    change in one statement; closing the batch (once per batch) takes one more.
     """
-    stmt = (
-        update(Log)
-        .where(Log.id == log_id, Log.status.in_(UNFINISHED))
-        .values(status="ok" if ok else "error", message=message, updated_at=func.now())
-        .returning(Log.batch_id)
-        .execution_options(synchronize_session=False)
-    )
-    batch_id = (await session.execute(stmt)).scalar_one_or_none()
-    if batch_id is None:
+    params = {
+        "log_id": log_id,
+        "new_status": "ok" if ok else "error",
+        "new_message": message,
+        "failed_add": 0 if ok else 1,
+    }
+    row = (await session.execute(_FINISH_LOG, params)).one_or_none()
+    if row is None:
         return FinishResult(finished=False)
-    status, closed = await _count(
-        session, batch_id=batch_id, added=0, finished=1, failed=0 if ok else 1
-    )
+    batch_id = int(row[0])
+    status, closed = await _settle(session, batch_id, _Counters.of(row[1:]))
     return FinishResult(finished=True, batch_id=batch_id, batch_status=status, batch_closed=closed)
+
+
+@dataclass(frozen=True, slots=True)
+class _Counters:
+    """A batch row's status and counters as a counting UPDATE left them (None: no batch)."""
+
+    status: str
+    total: int
+    done: int
+    failed: int
+    updated_at: datetime
+    daily: bool
+
+    @classmethod
+    def of(cls, row: Sequence[Any]) -> _Counters | None:
+        status, total, done, failed, updated_at, daily = row
+        if status is None:
+            return None
+        return cls(str(status), int(total), int(done), int(failed), updated_at, bool(daily))
 
 
 async def _count(
@@ -264,38 +364,37 @@ async def _count(
 ) -> tuple[str | None, bool]:
     """Add to a batch's counters and settle its status; answers (status, closed by this call).
 
-    The counter UPDATE takes the batch row's lock, so the follow-up UPDATEs below see the
-    counters as this transaction left them and no concurrent finisher can interleave.
+    The counter UPDATE takes the batch row's lock, so the follow-up UPDATEs of `_settle` see
+    the counters as this transaction left them and no concurrent finisher can interleave.
     """
-    counted = (
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(
-            total=Batch.total + added,
-            done=Batch.done + finished,
-            failed=Batch.failed + failed,
-            updated_at=func.now(),
-        )
-        .returning(Batch)
-        .execution_options(populate_existing=True, synchronize_session=False)
+    stmt = _counted(
+        update(_batch).where(_batch.c.id == batch_id), added=added, finished=finished, failed=failed
     )
-    batch = (await session.execute(counted)).scalar_one_or_none()
-    if batch is None:
+    row = (await session.execute(stmt)).one_or_none()
+    return await _settle(session, batch_id, None if row is None else _Counters.of(row))
+
+
+async def _settle(
+    session: AsyncSession, batch_id: int, counters: _Counters | None
+) -> tuple[str | None, bool]:
+    """Close, reopen or re-settle a batch whose counters just changed (this transaction holds
+    its row lock); answers (status, closed by this call)."""
+    if counters is None:
         return None, False
-    daily = bool(batch.parameters and DAILY_KEY in batch.parameters)
-    if batch.status == "running":
-        if daily or batch.done < batch.total:
-            return batch.status, False
-        closed = await _close(session, batch_id=batch_id, failed=batch.failed)
-        return (batch.status, closed)
-    if batch.status in CLOSED:
-        if batch.done < batch.total:
+    _remember_counters(session, batch_id, counters)
+    if counters.status == "running":
+        if counters.daily or counters.done < counters.total:
+            return counters.status, False
+        closed = await _close(session, batch_id=batch_id, failed=counters.failed)
+        return closed or counters.status, closed is not None
+    if counters.status in CLOSED:
+        if counters.done < counters.total:
             # New unfinished logs in a closed batch (a fan-out in several steps): open it again.
             values: dict[str, Any] = {"status": "running", "endtime": None}
         else:
             # A late log in a closed daily batch: it still tells whether the day had errors.
             values = {
-                "status": "donewitherror" if batch.failed else "ok",
+                "status": "donewitherror" if counters.failed else "ok",
                 "endtime": func.greatest(Batch.endtime, func.now()),
             }
         settled = (
@@ -305,12 +404,23 @@ async def _count(
             .returning(Batch)
             .execution_options(populate_existing=True, synchronize_session=False)
         )
-        batch = (await session.execute(settled)).scalar_one()
-    return batch.status, False
+        return (await session.execute(settled)).scalar_one().status, False
+    return counters.status, False
 
 
-async def _close(session: AsyncSession, *, batch_id: int, failed: int) -> bool:
-    """Close a running batch whose logs are all finished; endtime is the latest log update."""
+def _remember_counters(session: AsyncSession, batch_id: int, counters: _Counters) -> None:
+    """Bring a batch this session already holds up to date with the counting UPDATE (which
+    answers a few columns, not an ORM row)."""
+    batch = session.identity_map.get(identity_key(Batch, batch_id))
+    if isinstance(batch, Batch):
+        for name in ("status", "total", "done", "failed", "updated_at"):
+            set_committed_value(batch, name, getattr(counters, name))
+
+
+async def _close(session: AsyncSession, *, batch_id: int, failed: int) -> str | None:
+    """Close a running batch whose logs are all finished; endtime is the latest log update.
+
+    Answers the status it closed with, or None when the batch was not running."""
     latest = select(func.max(Log.updated_at)).where(Log.batch_id == batch_id).scalar_subquery()
     stmt = (
         update(Batch)
@@ -323,7 +433,8 @@ async def _close(session: AsyncSession, *, batch_id: int, failed: int) -> bool:
         .returning(Batch)
         .execution_options(populate_existing=True, synchronize_session=False)
     )
-    return (await session.execute(stmt)).scalar_one_or_none() is not None
+    batch = (await session.execute(stmt)).scalar_one_or_none()
+    return None if batch is None else batch.status
 
 
 async def fail_batch(session: AsyncSession, *, batch_id: int, message: str) -> None:

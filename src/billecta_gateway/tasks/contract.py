@@ -9,9 +9,9 @@ per object:
    `AfterCommit`. The route commits, enqueues and answers `TaskStarted` at once.
 2. `fan_out_task` (tasks.fanout) creates one `pending` log per object in chunked INSERTs and
    enqueues one per-object job each, with the deterministic id `<job>:<batch>:<object>:<attempt>`.
-3. The per-object job calls `run_object_task` (tasks.runner): the log goes `running`, the
-   kind's handler runs, and the log finishes in the handler's own transaction, so the object's
-   new state and its log commit together; the last log to finish closes the batch.
+3. The per-object job calls `run_object_task` (tasks.runner), all in one transaction: the log
+   goes `running`, the kind's handler runs, and the log finishes, so the object's new state
+   and its log commit together; the last log to finish closes the batch.
 4. `redrive_task_logs` (cron) re-enqueues `pending`/`running` logs whose job vanished from Redis
    with the next attempt number, so a lost Redis only delays work.
 
@@ -45,7 +45,7 @@ from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.queue import AfterCommit, job_id
-from billecta_gateway.tasks.locks import advisory_lock
+from billecta_gateway.tasks.locks import advisory_lock, lock_key
 
 if TYPE_CHECKING:
     from billecta_gateway.worker import WorkerContext
@@ -96,6 +96,14 @@ class TaskContext:
     log_id: int | None = None
     # Set by a handler doing several steps, so a failure is recorded against the right one.
     phase: str = ""
+    # The advisory lock the runner took with the log (`lock_key` of the kind's `lock`).
+    held_lock: str | None = None
+
+    async def lock(self, namespace: str, object_id: int) -> None:
+        """Hold the advisory lock on (namespace, object_id) until the job's transaction ends;
+        free when the runner already took it with the log."""
+        if lock_key(namespace, object_id) != self.held_lock:
+            await advisory_lock(self.session, namespace, object_id)
 
 
 Handler = Callable[[TaskContext, int], Awaitable[Outcome]]
@@ -109,7 +117,9 @@ class TaskKind:
     `job` is the arq function name (and the first part of every job id), `task` the batch's
     task name, `title` the default batch title. `on_failure(session, object_id, message, phase)`
     writes a failure the handler could not record itself (its retries ran out, an unexpected
-    error) on the object, e.g. its `billecta_error_message`.
+    error) on the object, e.g. its `billecta_error_message`. `lock` is the advisory-lock
+    namespace the handler locks its object with first (`run.lock(lock, object_id)`): the runner
+    then takes that lock in the statement that starts the log, one round trip fewer.
     """
 
     job: str
@@ -120,6 +130,7 @@ class TaskKind:
     on_failure: FailureRecorder | None = None
     timeout: float = 90.0
     max_tries: int = 5
+    lock: str | None = None
 
     @property
     def budget(self) -> float:

@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from redis.exceptions import RedisError
-from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from billecta_gateway.billecta.errors import BillectaApiRequestException
-from billecta_gateway.models import IntegrationMonitorLog
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.tasks.contract import (
     Outcome,
@@ -33,6 +31,7 @@ from billecta_gateway.tasks.contract import (
     TaskKind,
     context_resources,
 )
+from billecta_gateway.tasks.locks import lock_key
 
 if TYPE_CHECKING:
     from billecta_gateway.worker import WorkerContext
@@ -41,8 +40,11 @@ logger = logging.getLogger("billecta_gateway.tasks")
 
 RETRY_BASE_DELAY = 5.0
 RETRY_MAX_DELAY = 600.0
-# Serialization failure, deadlock, lock not available: the same work succeeds when retried.
-_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+# Serialization failure, deadlock, lock not available, and the server going away (shutdown,
+# crash, starting up): the same work succeeds when retried.
+_TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03"})
+# Connection exceptions (08xxx, e.g. 08003 when the server closes the connection mid-query).
+_TRANSIENT_SQLSTATE_CLASSES = ("08",)
 _jitter = random.Random()  # noqa: S311 - backoff jitter, not a secret
 
 
@@ -67,7 +69,12 @@ def transient(exc: BaseException) -> tuple[bool, float | None]:
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeoutError):
         return True, None
     if isinstance(exc, DBAPIError):
-        return _sqlstate(exc) in _TRANSIENT_SQLSTATES, None
+        # A connection that died under the job (the worker's pool does not pre-ping) is
+        # invalidated by SQLAlchemy, and the next try gets a fresh one.
+        if exc.connection_invalidated:
+            return True, None
+        state = _sqlstate(exc) or ""
+        return state in _TRANSIENT_SQLSTATES or state.startswith(_TRANSIENT_SQLSTATE_CLASSES), None
     if isinstance(exc, TimeoutError | RedisError | ConnectionError):
         return True, None
     return False, None
@@ -88,17 +95,15 @@ def describe(exc: BaseException, *, retryable: bool, job_try: int, budget: float
     return f"Unexpected error ({type(exc).__name__}): {exc}"
 
 
-async def _attempt_of(ctx: dict[str, Any], log_id: int) -> int | None:
-    """Mark the log running; its attempt number, or None when it is already finished."""
-    async with ctx["sessionmaker"]() as session:
-        if not await monitor.start_log(session, log_id=log_id):
-            await session.rollback()
-            return None
-        attempt = await session.scalar(
-            select(IntegrationMonitorLog.attempt).where(IntegrationMonitorLog.id == log_id)
-        )
-        await session.commit()
-        return int(attempt or 1)
+async def _mark_running(ctx: dict[str, Any], log_id: int) -> None:
+    """After a try that will be retried: show the log `running` (the try's own mark was rolled
+    back with its transaction) and refresh its time, best effort."""
+    try:
+        async with ctx["sessionmaker"]() as session:
+            await monitor.start_log(session, log_id=log_id)
+            await session.commit()
+    except Exception as exc:
+        logger.warning("could not mark log %s running: %s", log_id, type(exc).__name__)
 
 
 async def record_failure(
@@ -110,11 +115,18 @@ async def record_failure(
     message: str,
     phase: str = "",
 ) -> None:
-    """Write a failure on the object (the kind's `on_failure`) and finish its log `error`."""
+    """Write a failure on the object (the kind's `on_failure`) and finish its log `error`.
+
+    Nothing is written when the log is already finished (another run of the job finished it):
+    its object is as that run left it.
+    """
     async with ctx["sessionmaker"]() as session:
         if kind.on_failure is not None:
             await kind.on_failure(session, object_id, message, phase)
-        await monitor.finish_log(session, log_id=log_id, ok=False, message=message)
+        result = await monitor.finish_log(session, log_id=log_id, ok=False, message=message)
+        if not result.finished:
+            await session.rollback()
+            return
         await session.commit()
 
 
@@ -123,8 +135,13 @@ async def run_object_task(
 ) -> str:
     """Run `kind`'s handler for one object under its monitor log; answers ok, error or skipped.
 
-    Idempotent: a log that is already finished is skipped, and handlers look objects up in
-    Billecta before creating them.
+    One transaction does it all: the log goes `running` (and its attempt number is read) in
+    its first statement, the handler runs, and the log finishes and is counted on its batch
+    just before the commit, so the object's new state and its log commit together.
+
+    Idempotent: a log that is already finished is skipped (a second run of the same job waits
+    for the first's commit on the log row, then finds it finished), and handlers look objects
+    up in Billecta before creating them.
     """
     data: dict[str, Any] = dict(ctx)
     job_try = int(data.get("job_try") or 1)
@@ -132,24 +149,27 @@ async def run_object_task(
     sessionmaker = data["sessionmaker"]
     run: TaskContext | None = None
     try:
-        attempt = await _attempt_of(data, log_id)
-        if attempt is None:
-            return "skipped"
         schema, mappings = context_resources(data)
+        held = lock_key(kind.lock, object_id) if kind.lock else None
         async with sessionmaker() as session:
-            run = TaskContext(
-                session=session,
-                sessionmaker=sessionmaker,
-                billecta=data["billecta"],
-                settings=data["settings"],
-                schema=schema,
-                mappings=mappings,
-                job_try=job_try,
-                attempt=attempt,
-                final_try=final,
-                log_id=log_id,
-            )
+            # The budget covers the wait for the log row and the kind's lock too.
             async with asyncio.timeout(kind.budget):
+                attempt = await monitor.start_log_attempt(session, log_id=log_id, lock_key=held)
+                if attempt is None:
+                    return "skipped"
+                run = TaskContext(
+                    session=session,
+                    sessionmaker=sessionmaker,
+                    billecta=data["billecta"],
+                    settings=data["settings"],
+                    schema=schema,
+                    mappings=mappings,
+                    job_try=job_try,
+                    attempt=attempt,
+                    final_try=final,
+                    log_id=log_id,
+                    held_lock=held,
+                )
                 outcome: Outcome = await kind.handler(run, object_id)
             await monitor.finish_log(session, log_id=log_id, ok=outcome.ok, message=outcome.message)
             await session.commit()
@@ -168,6 +188,8 @@ async def run_object_task(
                 kind.max_tries,
                 delay,
             )
+            if run is not None and not isinstance(exc, DBAPIError | PoolTimeoutError):
+                await _mark_running(data, log_id)
             raise Retry(defer=delay) from exc
         if not retryable and not isinstance(exc, TaskFailed | BillectaApiRequestException):
             logger.exception("%s for %s %s failed unexpectedly", kind.job, kind.limetype, object_id)
