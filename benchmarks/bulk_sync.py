@@ -29,7 +29,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -37,8 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from benchkit import admin_execute, background_load, child_env, free_port, plain_dsn
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/billecta_gateway_bench_bulk_sync"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -59,24 +57,6 @@ SELECT count(*) FILTER (WHERE wait_event_type = 'Lock'),
        count(*) FILTER (WHERE state = 'idle in transaction')
 FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()
 """
-
-
-def plain_dsn(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
-    return env
 
 
 def gateway_settings(spec: dict[str, Any]) -> Any:
@@ -220,31 +200,6 @@ async def wait_for(check: Any, what: str, seconds: float = 60.0) -> None:
             return
         await asyncio.sleep(0.1)
     raise SystemExit(f"{what} did not start within {seconds:g} s")
-
-
-async def background_load(seconds: float = 2.0) -> float:
-    """The machine's busy share (all cores) before the benchmark starts: other work running."""
-    import psutil
-
-    before = psutil.cpu_times()
-    await asyncio.sleep(seconds)
-    after = psutil.cpu_times()
-    total = sum(after) - sum(before)
-    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
-    busy: float = (total - idle) / max(total, 1e-9)
-    return busy
-
-
-async def admin_execute(url: str, *statements: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    conn = await asyncpg.connect(plain_dsn(str(make_url(url).set(database="postgres"))))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 def spawn(role: str, spec: dict[str, Any], log: Path) -> subprocess.Popen[bytes]:

@@ -17,32 +17,27 @@ import gc
 import io
 import json
 import random
-import sys
 import time
 import tracemalloc
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import date, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 from alembic import command
 from alembic.config import Config
+from benchkit import ROOT, admin_execute, plain_dsn
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from billecta_gateway.billecta import BillectaClient  # noqa: E402
-from billecta_gateway.config import Settings  # noqa: E402
-from billecta_gateway.reports.output import CHUNK_ROWS  # noqa: E402
-from billecta_gateway.reports.schemas import AccountReceivablesReportRequest  # noqa: E402
-from billecta_gateway.reports.service import create_account_receivables_report  # noqa: E402
+from billecta_gateway.billecta import BillectaClient
+from billecta_gateway.config import Settings
+from billecta_gateway.reports.output import CHUNK_ROWS
+from billecta_gateway.reports.schemas import AccountReceivablesReportRequest
+from billecta_gateway.reports.service import create_account_receivables_report
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/billecta_gateway_bench"
 BILLECTA_URL = "https://billecta.bench"
@@ -58,20 +53,6 @@ def migrate(url: str) -> None:
     cfg.attributes["database_url"] = url
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, "head")
-
-
-async def admin_execute(url: str, *statements: str) -> None:
-    admin = create_async_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        for statement in statements:
-            await conn.execute(text(statement))
-    await admin.dispose()
-
-
-def plain_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 async def seed(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:

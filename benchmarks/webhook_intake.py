@@ -42,8 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
+from benchkit import ROOT, admin_execute, background_load, child_env, free_port, plain_dsn
 
 DEFAULT_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/billecta_gateway_bench_webhook_intake"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
@@ -58,12 +57,6 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
 # Shared by every process
-
-
-def plain_dsn(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def templates() -> list[dict[str, Any]]:
@@ -355,18 +348,6 @@ def run_load(spec_json: str) -> None:
 # The orchestrating process
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
-    return env
-
-
 class Usage:
     """CPU used by chosen processes, PostgreSQL and the whole machine between two samples, as a
     share of one core (the machine figure: of all cores)."""
@@ -459,31 +440,6 @@ async def profile_api(py_spy: str, pid: int, seconds: float) -> None:
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     print(f"  (py-spy is sampling the API process into {out})")
-
-
-async def background_load(seconds: float = 2.0) -> float:
-    """The machine's busy share (all cores) before the benchmark starts: other work running."""
-    import psutil
-
-    before = psutil.cpu_times()
-    await asyncio.sleep(seconds)
-    after = psutil.cpu_times()
-    total = sum(after) - sum(before)
-    idle = (after.idle + after.iowait) - (before.idle + before.iowait)
-    busy: float = (total - idle) / max(total, 1e-9)
-    return busy
-
-
-async def admin_execute(url: str, *statements: str) -> None:
-    import asyncpg
-    from sqlalchemy.engine import make_url
-
-    conn = await asyncpg.connect(plain_dsn(str(make_url(url).set(database="postgres"))))
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
 
 
 def start_api(
