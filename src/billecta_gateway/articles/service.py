@@ -24,6 +24,7 @@ from billecta_gateway.tasks.locks import advisory_lock
 from billecta_gateway.tasks.sync import (
     RelationProblem,
     billecta_problem,
+    find_in_billecta,
     for_each_relation,
     require_creditor,
 )
@@ -56,20 +57,6 @@ async def relations_of(session: AsyncSession, article_id: int) -> list[CreditorA
     return list((await session.scalars(stmt)).all())
 
 
-async def _current(
-    run: TaskContext, rel: CreditorArticle, creditor_public_id: str
-) -> BillectaProduct | None:
-    """Billecta's product for this relation: by the stored id, else by our external id."""
-    if rel.articlepublicid:
-        try:
-            return await run.billecta.get_product(rel.articlepublicid)
-        except BillectaApiNotFoundException:
-            pass  # deleted in Billecta: look for ours, else create it again
-    return await run.billecta.get_product_by_external_id(
-        creditor_public_id, product_external_id(rel.article or 0)
-    )
-
-
 async def sync_product(
     run: TaskContext,
     loader: ObjectLoader,
@@ -89,7 +76,13 @@ async def sync_product(
     mapped = dict(values.values)
     if mapped.get("ProductType") is None:
         mapped["ProductType"] = PRODUCT_TYPES.get(article.articletype or "standard", "Service")
-    current = await _current(run, rel, creditor_public_id)
+    current = await find_in_billecta(
+        rel.articlepublicid,
+        run.billecta.get_product,
+        lambda: run.billecta.get_product_by_external_id(
+            creditor_public_id, product_external_id(rel.article or 0)
+        ),
+    )
     if current is not None:
         if not current.product_public_id:
             raise RelationProblem("Billecta answered a product without ProductPublicId")

@@ -14,7 +14,6 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta.errors import (
-    BillectaApiNotFoundException,
     BillectaApiRequestException,
 )
 from billecta_gateway.billecta.schemas import BillectaDebtor
@@ -33,6 +32,7 @@ from billecta_gateway.tasks.sync import (
     RelationProblem,
     billecta_problem,
     creditor_label,
+    find_in_billecta,
     for_each_relation,
     require_creditor,
 )
@@ -126,20 +126,6 @@ async def _mapped(
     return mapped
 
 
-async def _current(
-    run: TaskContext, rel: CreditorDebtor, creditor_public_id: str
-) -> BillectaDebtor | None:
-    """Billecta's debtor for this relation: by the stored id, else by our external id."""
-    if rel.debtorpublicid:
-        try:
-            return await run.billecta.get_debtor(rel.debtorpublicid)
-        except BillectaApiNotFoundException:
-            pass  # deleted in Billecta: look for ours, else create it again
-    return await run.billecta.get_debtor_by_external_id(
-        creditor_public_id, debtor_external_id(rel.debtor or 0)
-    )
-
-
 async def sync_debtor_relation(
     run: TaskContext,
     loader: ObjectLoader,
@@ -155,7 +141,13 @@ async def sync_debtor_relation(
     holds the ("debtor", id) lock.
     """
     mapped = await _mapped(run, loader, debtor, rel)
-    current = await _current(run, rel, creditor_public_id)
+    current = await find_in_billecta(
+        rel.debtorpublicid,
+        run.billecta.get_debtor,
+        lambda: run.billecta.get_debtor_by_external_id(
+            creditor_public_id, debtor_external_id(rel.debtor or 0)
+        ),
+    )
     if current is not None:
         if not current.debtor_public_id:
             raise RelationProblem("Billecta answered a debtor without DebtorPublicId")

@@ -17,6 +17,24 @@ if TYPE_CHECKING:
     from billecta_gateway.tasks.values import ObjectLoader
 
 
+T = TypeVar("T")
+
+
+async def find_in_billecta(
+    public_id: str | None,
+    by_public_id: Callable[[str], Awaitable[T]],
+    by_external_id: Callable[[], Awaitable[T | None]],
+) -> T | None:
+    """Billecta's object for a relation: by the public id stored on it, else (never stored, or
+    deleted in Billecta) by the gateway's external id, so a create is never repeated."""
+    if public_id:
+        try:
+            return await by_public_id(public_id)
+        except BillectaApiNotFoundException:
+            pass  # deleted in Billecta: look for ours, else create it again
+    return await by_external_id()
+
+
 class RelationProblem(Exception):
     """One creditor relation could not be synced; the others still are."""
 
