@@ -4,6 +4,7 @@ README's error table lists them."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -14,7 +15,14 @@ from billecta_gateway.documents.service import store_document
 from billecta_gateway.errors import spec_validation
 from billecta_gateway.idempotency import IdempotencyDep
 from billecta_gateway.invoices import service
-from billecta_gateway.invoices.operations import Outcome, note_audit, perform, route, succeeded
+from billecta_gateway.invoices.operations import (
+    Outcome,
+    add_route,
+    note_audit,
+    perform,
+    route,
+    succeeded,
+)
 from billecta_gateway.invoices.schemas import (
     MAX_ID,
     DebtCollectionCreate,
@@ -241,122 +249,79 @@ _STATE_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _change_state(
-    change: service.StateChange,
-    body: InvoiceIdBody,
-    request: Request,
-    session: SessionDep,
-    billecta: BillectaDep,
-    settings: SettingsDep,
-    queue: QueueDep,
-    idem: IdempotencyDep,
-) -> Response:
-    note_audit(request, "invoice", body.invoice_id, operation=change.method)
+def _state_change_endpoint(
+    change: service.StateChange, name: str, doc: str
+) -> Callable[..., Awaitable[Response]]:
+    """The endpoint of one invoice state change (dispute, pause and their undoing)."""
 
-    async def action() -> Outcome:
-        outcome = Outcome(200, None)
-        await service.change_invoice_state(
-            session,
-            billecta=billecta,
-            settings=settings,
-            invoice_id=body.invoice_id,
-            change=change,
-            jobs=outcome.jobs,
-        )
-        return outcome
+    async def endpoint(
+        body: InvoiceIdBody,
+        request: Request,
+        session: SessionDep,
+        billecta: BillectaDep,
+        settings: SettingsDep,
+        queue: QueueDep,
+        idem: IdempotencyDep,
+    ) -> Response:
+        note_audit(request, "invoice", body.invoice_id, operation=change.method)
 
-    return await perform(session, request=request, idem=idem, action=action, queue=queue)
+        async def action() -> Outcome:
+            outcome = Outcome(200, None)
+            await service.change_invoice_state(
+                session,
+                billecta=billecta,
+                settings=settings,
+                invoice_id=body.invoice_id,
+                change=change,
+                jobs=outcome.jobs,
+            )
+            return outcome
 
+        return await perform(session, request=request, idem=idem, action=action, queue=queue)
 
-@route(
-    router,
-    "PUT",
-    "/billecta/dispute-invoice",
-    summary="Dispute an invoice",
-    response_class=Response,
-    responses=_STATE_CHANGE_RESPONSES,
-)
-async def dispute_invoice(
-    body: InvoiceIdBody,
-    request: Request,
-    session: SessionDep,
-    billecta: BillectaDep,
-    settings: SettingsDep,
-    queue: QueueDep,
-    idem: IdempotencyDep,
-) -> Response:
-    """Mark an invoice disputed in Billecta (stops reminders), then read it back."""
-    return await _change_state(
-        service.DISPUTE, body, request, session, billecta, settings, queue, idem
-    )
+    endpoint.__name__ = endpoint.__qualname__ = name  # the OpenAPI operation id
+    endpoint.__doc__ = doc
+    return endpoint
 
 
-@route(
-    router,
-    "PUT",
-    "/billecta/cancel-disputed-invoice",
-    summary="Cancel an invoice's dispute",
-    response_class=Response,
-    responses=_STATE_CHANGE_RESPONSES,
-)
-async def cancel_disputed_invoice(
-    body: InvoiceIdBody,
-    request: Request,
-    session: SessionDep,
-    billecta: BillectaDep,
-    settings: SettingsDep,
-    queue: QueueDep,
-    idem: IdempotencyDep,
-) -> Response:
-    """Remove an invoice's dispute in Billecta (collection resumes), then read it back."""
-    return await _change_state(
-        service.UNDISPUTE, body, request, session, billecta, settings, queue, idem
-    )
-
-
-@route(
-    router,
-    "PUT",
-    "/billecta/pause-invoice",
-    summary="Pause an invoice",
-    response_class=Response,
-    responses=_STATE_CHANGE_RESPONSES,
-)
-async def pause_invoice(
-    body: InvoiceIdBody,
-    request: Request,
-    session: SessionDep,
-    billecta: BillectaDep,
-    settings: SettingsDep,
-    queue: QueueDep,
-    idem: IdempotencyDep,
-) -> Response:
-    """Pause an invoice in Billecta (no reminders or escalation)."""
-    return await _change_state(
-        service.PAUSE, body, request, session, billecta, settings, queue, idem
-    )
-
-
-@route(
-    router,
-    "PUT",
-    "/billecta/resume-paused-invoice",
-    summary="Resume a paused invoice",
-    response_class=Response,
-    responses=_STATE_CHANGE_RESPONSES,
-)
-async def resume_paused_invoice(
-    body: InvoiceIdBody,
-    request: Request,
-    session: SessionDep,
-    billecta: BillectaDep,
-    settings: SettingsDep,
-    queue: QueueDep,
-    idem: IdempotencyDep,
-) -> Response:
-    """Resume a paused invoice in Billecta, then read it back."""
-    return await _change_state(
-        service.RESUME, body, request, session, billecta, settings, queue, idem
+for _path, _summary, _change, _name, _doc in (
+    (
+        "/billecta/dispute-invoice",
+        "Dispute an invoice",
+        service.DISPUTE,
+        "dispute_invoice",
+        "Mark an invoice disputed in Billecta (stops reminders), then read it back.",
+    ),
+    (
+        "/billecta/cancel-disputed-invoice",
+        "Cancel an invoice's dispute",
+        service.UNDISPUTE,
+        "cancel_disputed_invoice",
+        "Remove an invoice's dispute in Billecta (collection resumes), then read it back.",
+    ),
+    (
+        "/billecta/pause-invoice",
+        "Pause an invoice",
+        service.PAUSE,
+        "pause_invoice",
+        "Pause an invoice in Billecta (no reminders or escalation).",
+    ),
+    (
+        "/billecta/resume-paused-invoice",
+        "Resume a paused invoice",
+        service.RESUME,
+        "resume_paused_invoice",
+        "Resume a paused invoice in Billecta, then read it back.",
+    ),
+):
+    add_route(
+        router,
+        "PUT",
+        _path,
+        _state_change_endpoint(_change, _name, _doc),
+        summary=_summary,
+        response_class=Response,
+        responses=_STATE_CHANGE_RESPONSES,
     )
 
 
