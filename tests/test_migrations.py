@@ -9,12 +9,18 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from billecta_gateway.models import Base
-from tests.conftest import _recreate_database, alembic_config
+from tests.conftest import TEST_DATABASE_URL, _recreate_database, alembic_config
 
-MIGRATION_DB = "postgresql+asyncpg://postgres@127.0.0.1:5432/billecta_gateway_migrations"
+# A database of its own beside the test database, so parallel sessions with their own
+# TEST_DATABASE_URL never share it.
+_test_url = make_url(TEST_DATABASE_URL)
+MIGRATION_DB = _test_url.set(database=f"{_test_url.database}_migrations").render_as_string(
+    hide_password=False
+)
 
 
 async def _diff(url: str) -> list[Any]:
