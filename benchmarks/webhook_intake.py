@@ -1,22 +1,23 @@
 """Benchmark: webhook intake vs. a bare asyncpg insert-and-commit loop (DESIGN §7).
 
-Creates a scratch database, migrates it, and serves the gateway API with uvicorn in a
-subprocess (one worker process, the production `billecta-gateway api` settings: JSON logs at
-INFO, a real PostgreSQL and Redis; no arq worker runs, so the queue just fills). A load
-generator in its own process posts distinct deliveries (the package's webhook fixtures, each
-with a unique EventId) with the webhook key over a fixed number of keep-alive connections for a
-fixed duration; the receiver's INSERT ... ON CONFLICT, commit and enqueue to Redis are all part
-of what is measured. In the same run, the same load-generator process measures the reference: a
-bare asyncpg single-row insert-and-commit loop (BEGIN; INSERT ... ON CONFLICT DO NOTHING
-RETURNING id; COMMIT) with the same number of connections and duration into a copy of the
-`webhook_event` table (`LIKE ... INCLUDING ALL`, same indexes). Then two open-loop runs
-(arrivals at fixed intervals, latency counted from each request's scheduled time, so a stalled
-server cannot hide queueing; requests still unanswered after a grace period count as infinitely
-slow): at half the gateway's own closed-loop rate (context, not a budget), and at half the bare
-rate, whose p99 is the budget's. CPU shares of the API process, the load generator, PostgreSQL
-and the machine are printed per run (others may be using the machine: the busy share before the
-start is printed too). The scratch database (and the Redis database) are emptied at the end.
-About 90 s.
+Creates a scratch database, migrates it, and serves the gateway API with uvicorn in a subprocess
+(one worker process, the production `billecta-gateway api` settings: JSON logs at INFO, a real
+PostgreSQL and Redis; no arq worker runs, so the queue just fills). A load generator in its own
+process posts distinct deliveries (the package's webhook fixtures in Billecta's body, each with
+a unique AdditionalData marker: the body has no event id, so only its bytes tell deliveries
+apart) with the webhook key over a fixed number of keep-alive connections for a fixed duration;
+the receiver's INSERT ... ON CONFLICT, commit and enqueue to Redis are all part of what is
+measured. In the same run, the same load-generator process measures the reference: a bare
+asyncpg single-row insert-and-commit loop, keyed by the body's SHA-256 (BEGIN; INSERT ... ON
+CONFLICT DO NOTHING RETURNING id; COMMIT) with the same number of connections and duration into
+a copy of the `webhook_event` table (`LIKE ... INCLUDING ALL`, same indexes). Then two open-loop
+runs (arrivals at fixed intervals, latency counted from each request's scheduled time, so a
+stalled server cannot hide queueing; requests still unanswered after a grace period count as
+infinitely slow): at half the gateway's own closed-loop rate (context, not a budget), and at
+half the bare rate, whose p99 is the budget's. CPU shares of the API process, the load
+generator, PostgreSQL and the machine are printed per run (others may be using the machine: the
+busy share before the start is printed too). The scratch database (and the Redis database) are
+emptied at the end. About 90 s.
 
     python benchmarks/webhook_intake.py [--connections 16] [--duration 15] [--database-url URL]
                                         [--redis-url redis://127.0.0.1:6379/12]
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import math
 import os
@@ -41,6 +43,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from benchkit import ROOT, admin_execute, background_load, child_env, free_port, plain_dsn
 
@@ -50,6 +53,7 @@ RECEIVER = "/limepkg-billecta-integration/billecta-webhook-receiver"
 WEBHOOK_KEY = "bench-webhook-key-3c9e"
 BARE_TABLE = "bench_bare_event"
 PLACEHOLDER = "@@EVENT-ID@@"
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 WARMUP_SECONDS = 3.0
 OPEN_CONNECTIONS = 64
 OPEN_GRACE_SECONDS = 10.0
@@ -60,21 +64,22 @@ _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)", re.IGNORECASE)
 
 
 def templates() -> list[dict[str, Any]]:
-    """One body template per fixture: the delivery with its EventId replaced by a placeholder."""
+    """One body template per fixture: the delivery with its AdditionalData replaced by a
+    placeholder."""
     from billecta_gateway.webhooks.fixtures import list_fixtures, load_fixture
 
     found = []
     for event_type, variant in list_fixtures():
         body = load_fixture(event_type, variant=variant)
-        body["EventId"] = PLACEHOLDER
+        body["AdditionalData"] = PLACEHOLDER
         head, tail = json.dumps(body).split(PLACEHOLDER)
         found.append(
             {
                 "head": head.encode(),
                 "tail": tail.encode(),
-                "event_type": body["EventType"],
+                "event_type": body["Event"],
                 "creditor": body.get("CreditorPublicId"),
-                "created": body["Created"],
+                "created": body["EventDate"],
             }
         )
     return found
@@ -132,7 +137,7 @@ class Connection:
 
 
 class Deliveries:
-    """Distinct webhook bodies: the fixtures in turn, each with a unique EventId."""
+    """Distinct webhook bodies: the fixtures in turn, each with a unique AdditionalData."""
 
     def __init__(self, prefix: str) -> None:
         self.templates = templates()
@@ -285,16 +290,22 @@ async def closed_bare(dsn: str, connections: int, duration: float, prefix: str) 
         " ON CONFLICT (dedupe_key) DO NOTHING RETURNING id"
     )
     conns = [await asyncpg.connect(dsn) for _ in range(connections)]
-    created = {t["created"]: datetime.fromisoformat(t["created"]) for t in templates()}
+    # EventDate carries no offset: Billecta's clock, Stockholm.
+    created = {
+        t["created"]: datetime.fromisoformat(t["created"]).replace(tzinfo=STOCKHOLM)
+        for t in templates()
+    }
 
     async def row(conn: asyncpg.Connection, deliveries: Deliveries) -> None:
         template, event_id = deliveries.next()
-        body = (template["head"] + event_id.encode() + template["tail"]).decode()
+        raw = template["head"] + event_id.encode() + template["tail"]
+        body = raw.decode()
         async with conn.transaction():
+            # The body is its own dedupe key (Billecta sends no event id).
             await conn.fetchval(
                 insert,
-                f"id:{event_id}",
-                event_id,
+                "sha256:" + hashlib.sha256(raw).hexdigest(),
+                None,
                 template["event_type"],
                 template["creditor"],
                 created[template["created"]],
@@ -553,7 +564,8 @@ async def main() -> None:
         "connections (closed loop)": args.connections,
         "duration per run": f"{args.duration:g} s (after a {WARMUP_SECONDS:g} s warm-up)",
         "load generator": "own process, asyncio (uvloop) raw HTTP/1.1 keep-alive client",
-        "deliveries": f"{len(templates())} webhook fixtures in turn, each with a unique EventId",
+        "deliveries": f"{len(templates())} webhook fixtures in turn, "
+        "each with a unique AdditionalData",
         "gateway API": f"billecta-gateway api --workers {args.api_workers} (uvicorn, uvloop, "
         "httptools), JSON logs at INFO to a file",
         "gateway DB pool": "receiver: asyncpg pool of database_pool_size 10 per process",

@@ -54,7 +54,7 @@ async def test_no_key_or_token_reaches_the_logs(
                 await client.get(f"{PREFIX}/limeobjects/debtor/1", headers={"x-api-key": key})
                 await client.post(
                     f"{PREFIX}/billecta-webhook-receiver",
-                    json={"EventType": "DebtorUpdated"},
+                    json={"Event": "DebtorUpdated"},
                     headers={"x-api-key": key},
                 )
             await client.get("/readyz")

@@ -192,8 +192,8 @@ async def test_anonymize_calls_billecta_only_for_synced_relations_and_scrubs_the
             dedupe_key="e1",
             event_type="InvoiceActionAttested",
             payload={
-                "EventType": "InvoiceActionAttested",
-                "Content": {
+                "Event": "InvoiceActionAttested",
+                "Data": {
                     "ActionPublicId": "a1",
                     "Debtor": {"DebtorPublicId": "debtor-1", "Name": "Anna"},
                 },

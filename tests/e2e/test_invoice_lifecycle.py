@@ -3,6 +3,7 @@ webhooks bring it into the mirror and the change feed, and payments by OCR settl
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -90,6 +91,17 @@ async def test_order_to_paid_invoice_and_completed_order(world: World) -> None:
     assert minor(action["PaidAmount"]) == 250_000
 
     await world.settle()
+    # What the sandbox delivered is Billecta's WebhookEvent body, as stored.
+    events = await world.inbox()
+    assert {"InvoicePaymentReceived", "InvoiceActionPaid"} <= {e["event_type"] for e in events}
+    assert {e["status"] for e in events} == {"processed"}
+    for listed in events:
+        detail = await stack.gateway.get(f"/webhook-events/{listed['id']}")
+        payload = detail.json()["payload"]
+        assert set(payload) == {"EventDate", "CreditorPublicId", "Event", "Data", "AdditionalData"}
+        assert payload["Event"] == listed["event_type"]
+        assert datetime.fromisoformat(payload["EventDate"]).tzinfo is None
+        assert listed["event_id"] is None
     payments = await world.payments_of(invoiced.invoice_id)
     assert len(payments) == 1
     assert payments[0]["paymenttype"] == "payment"

@@ -20,7 +20,7 @@ async def test_gateway_and_sandbox_answer_over_http(stack: Stack) -> None:
         assert refused.status_code == 401
         forged = await anonymous.post(
             "/limepkg-billecta-integration/billecta-webhook-receiver",
-            json={"EventType": "InvoicePaymentReceived"},
+            json={"Event": "InvoicePaymentReceived"},
             headers={"x-api-key": "not-the-key"},
         )
         assert forged.status_code == 401

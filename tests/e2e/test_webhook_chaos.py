@@ -108,7 +108,12 @@ async def test_flows_end_in_the_same_state_however_webhooks_arrive(
     copies = sum(1 for d in ours if d["duplicate_of"] is not None)
     assert copies == (len(event_ids) if DELIVERY[delivery].get("duplicate") else 0)
     inbox = await world.inbox()
-    assert sorted(e["event_id"] for e in inbox) == sorted(event_ids)
+    # Billecta's body has no event id: the inbox holds one event per original delivery (its
+    # copies are byte-identical and deduplicated by the body's hash).
+    originals = [d for d in ours if d["duplicate_of"] is None]
+    assert len(originals) == len(event_ids)
+    assert sorted(e["event_type"] for e in inbox) == sorted(d["event_type"] for d in originals)
+    assert all(e["event_id"] is None for e in inbox)
     # Billecta's state agrees with the mirror.
     assert (await stack.invoice_action(full.action_public_id))["State"]["Stage"] == "Completed"
     part_view = await stack.invoice_action(part.action_public_id)

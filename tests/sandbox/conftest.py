@@ -51,10 +51,10 @@ class Receiver:
         return app
 
     def types(self) -> list[str]:
-        return [body["EventType"] for body in self.received]
+        return [body["Event"] for body in self.received]
 
     def of_type(self, event_type: str) -> list[dict[str, Any]]:
-        return [body for body in self.received if body["EventType"] == event_type]
+        return [body for body in self.received if body["Event"] == event_type]
 
 
 def make_config(**overrides: Any) -> SandboxConfig:

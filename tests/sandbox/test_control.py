@@ -88,8 +88,8 @@ async def test_expiring_an_invoice_moves_its_due_date_into_the_past(
     assert [e.event_type for e in expired.events or []][-1] == "InvoiceDue"
     await flush(control)
     last = receiver.received[-1]
-    assert last["EventType"] == "InvoiceActionStateChanged"
-    assert last["Content"]["DueDate"].startswith((date.today() - timedelta(days=3)).isoformat())
+    assert last["Event"] == "InvoiceActionStateChanged"
+    assert last["Data"]["DueDate"].startswith((date.today() - timedelta(days=3)).isoformat())
 
 
 async def test_advancing_the_clock_passes_due_dates_and_runs_automatic_steps(
@@ -133,8 +133,8 @@ async def test_autogiro_mandates_change_at_the_bank(
     )
     await flush(control)
     assert receiver.types() == ["AutogiroApprovalChanged", "AutogiroApprovalFailed"]
-    assert receiver.received[-1]["SecondaryContent"] == "Konto stängt"
-    assert receiver.received[-1]["Content"]["Autogiro"]["Stage"] == "Failed"
+    assert receiver.received[-1]["AdditionalData"] == "Konto stängt"
+    assert receiver.received[-1]["Data"]["Autogiro"]["Stage"] == "Failed"
 
 
 async def test_an_autogiro_withdrawal_fails_on_an_invoice(
@@ -149,9 +149,9 @@ async def test_an_autogiro_withdrawal_fails_on_an_invoice(
     assert response.status_code == 200
     await flush(control)
     last = receiver.received[-1]
-    assert last["EventType"] == "AutogiroWithdrawalFailedOnInvoice"
-    assert last["SecondaryContent"] == "Täckning saknas"
-    assert last["Content"]["ActionPublicId"] == action_id
+    assert last["Event"] == "AutogiroWithdrawalFailedOnInvoice"
+    assert last["AdditionalData"] == "Täckning saknas"
+    assert last["Data"]["ActionPublicId"] == action_id
 
 
 async def test_the_request_log_counts_what_was_asked_of_billecta(

@@ -81,7 +81,7 @@ async def test_a_case_escalates_to_the_bailiff_and_can_then_be_cancelled(
         "DebtCollectionCaseResolved",
     ]
     states = [
-        b["Content"]["State"]["Stage"] for b in receiver.of_type("DebtCollectionActionStateChanged")
+        b["Data"]["State"]["Stage"] for b in receiver.of_type("DebtCollectionActionStateChanged")
     ]
     assert states == ["SentToBailiff", "Cancelled"]
 
@@ -128,7 +128,7 @@ async def test_a_case_stage_changes_from_outside(
     bad = await control.post(f"/_sandbox/debtcollections/{case_id}/stage", json={"stage": "Nope"})
     assert bad.status_code == 422
     await flush(control)
-    changed = receiver.of_type("DebtCollectionActionStateChanged")[-1]["Content"]
+    changed = receiver.of_type("DebtCollectionActionStateChanged")[-1]["Data"]
     assert changed["ActionPublicId"] == case_id
     assert changed["State"]["Stage"] == "VerdictObtained"
 
@@ -154,7 +154,7 @@ async def test_a_swish_request_is_created_then_paid(
     again = await control.post(f"/_sandbox/swish/{token}", json={"status": "Declined"})
     assert again.status_code == 409
     await flush(control)
-    payment = receiver.of_type("InvoicePaymentReceived")[-1]["Content"]
+    payment = receiver.of_type("InvoicePaymentReceived")[-1]["Data"]
     assert payment["PaymentMeanCode"] == "SWISH"
 
 

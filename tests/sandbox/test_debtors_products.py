@@ -88,8 +88,8 @@ async def test_anonymizing_a_debtor_removes_personal_data_and_sends_debtor_updat
     assert [e.title for e in events] == ["Kund anonymiserad"]
     await flush(control)
     updated = receiver.of_type("DebtorUpdated")  # type: ignore[attr-defined]
-    assert updated[-1]["Content"]["DebtorPublicId"] == debtor_id
-    assert updated[-1]["Content"]["Name"] == "Anonymiserad"
+    assert updated[-1]["Data"]["DebtorPublicId"] == debtor_id
+    assert updated[-1]["Data"]["Name"] == "Anonymiserad"
 
 
 async def test_products_are_found_by_external_id_and_keep_their_template_values(

@@ -72,9 +72,9 @@ async def test_attesting_numbers_sends_and_locks_the_invoice(
     await flush(control)
     assert receiver.types() == ["InvoiceActionAttested", "InvoiceActionStateChanged"]
     attested, sent = receiver.received
-    assert attested["Content"]["State"]["Stage"] == "Attested"
-    assert sent["Content"]["State"]["Stage"] == "InvoiceSent"
-    assert sent["Content"]["Invoices"][0]["OCR"] == document.ocr
+    assert attested["Data"]["State"]["Stage"] == "Attested"
+    assert sent["Data"]["State"]["Stage"] == "InvoiceSent"
+    assert sent["Data"]["Invoices"][0]["OCR"] == document.ocr
     assert attested["CreditorPublicId"] == CID
 
 
@@ -204,7 +204,7 @@ async def test_a_reminder_adds_its_fee_and_is_announced(
     assert reminded.reminder_invoice_action_public_id == reminder_id
     assert reminded.current_amount == sek("1310.00")
     await flush(control)
-    created = receiver.of_type("ReminderInvoiceActionCreated")[0]["Content"]
+    created = receiver.of_type("ReminderInvoiceActionCreated")[0]["Data"]
     assert created["ActionPublicId"] == reminder_id
     assert created["SourceActionPublicId"] == action_id
     assert created["ReminderFee"]["Value"] == 6000

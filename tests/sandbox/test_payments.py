@@ -35,13 +35,18 @@ async def test_a_full_payment_by_ocr_completes_the_invoice(
     assert paid.paid_amount == sek("1250.00")
     assert paid.current_amount == sek("0")
     await flush(control)
-    assert receiver.types()[-2:] == ["InvoicePaymentReceived", "InvoiceActionStateChanged"]
-    payment = receiver.received[-2]["Content"]
+    assert receiver.types()[-3:] == [
+        "InvoicePaymentReceived",
+        "InvoiceActionStateChanged",
+        "InvoiceActionPaid",
+    ]
+    payment = receiver.received[-3]["Data"]
     assert payment["ActionPublicId"] == invoice.action_public_id
     assert payment["OCR"] == ocr
     assert payment["Amount"] == {"CurrencyCode": "SEK", "Value": 125000, "ValueForView": 1250.0}
     assert payment["PaymentReferenceId"] == result["payment_reference_id"]
-    assert receiver.received[-1]["Content"]["State"]["Stage"] == "Completed"
+    assert receiver.received[-2]["Data"]["State"]["Stage"] == "Completed"
+    assert receiver.received[-1]["Data"]["State"]["Stage"] == "Completed"
 
 
 async def test_a_partial_payment_leaves_the_rest_owed(
@@ -76,9 +81,10 @@ async def test_an_overpayment_pays_the_invoice_and_keeps_the_excess_unhandled(
     }
     assert (await billecta.get_invoice_action(action_id)).paid_amount == sek("1250.00")
     await flush(control)
-    assert receiver.types()[-3:] == [
+    assert receiver.types()[-4:] == [
         "InvoicePaymentReceived",
         "InvoiceActionStateChanged",
+        "InvoiceActionPaid",
         "Overpayment",
     ]
 
@@ -102,7 +108,7 @@ async def test_an_overpayment_pays_the_invoice_and_keeps_the_excess_unhandled(
     target = await billecta.get_invoice_action(str(other.action_public_id))
     assert target.paid_amount == sek("50.00") and target.current_amount == sek("1200.00")
     await flush(control)
-    matched = receiver.of_type("OverpaymentMatchedToInvoice")[0]["Content"]
+    matched = receiver.of_type("OverpaymentMatchedToInvoice")[0]["Data"]
     assert matched["OverpaymentDetails"]["UsedOnActionPublicId"] == other.action_public_id
     assert receiver.types()[-1] == "InvoicePaymentReceived"
 
@@ -182,12 +188,13 @@ async def test_registered_payment_and_write_off_settle_the_invoice(
     assert settled.paid_amount == sek("1200") and settled.write_off_amount == sek("50")
     assert settled.state is not None and settled.state.stage == "Completed"
     await flush(control)
-    assert receiver.types()[-3:] == [
+    assert receiver.types()[-4:] == [
         "InvoicePaymentReceived",
         "AmountWrittenOffOnInvoice",
         "InvoiceActionStateChanged",
+        "InvoiceActionPaid",
     ]
-    write_off = receiver.of_type("AmountWrittenOffOnInvoice")[0]["Content"]
+    write_off = receiver.of_type("AmountWrittenOffOnInvoice")[0]["Data"]
     assert write_off["Amount"]["Value"] == 5000
 
 
@@ -235,7 +242,7 @@ async def test_crediting_an_amount_reduces_what_is_owed(
             s.BillectaCreditAction(action_public_id=action_id, value=sek("1000.01"))
         )
     await flush(control)
-    assert receiver.of_type("AmountCreditedOnInvoice")[0]["Content"]["Amount"]["Value"] == 25000
+    assert receiver.of_type("AmountCreditedOnInvoice")[0]["Data"]["Amount"]["Value"] == 25000
 
 
 async def test_a_credit_invoice_credits_its_source_and_fires_for_both_sides(
@@ -269,12 +276,10 @@ async def test_a_credit_invoice_credits_its_source_and_fires_for_both_sides(
 
     await flush(control)
     credits = receiver.of_type("AmountCreditedOnInvoice")
-    assert [c["Content"]["ActionPublicId"] for c in credits] == [source_id, credit_id]
-    assert [c["Content"]["Amount"]["Value"] for c in credits] == [125000, -125000]
-    assert (
-        credits[0]["Content"]["PaymentReferenceId"] == credits[1]["Content"]["PaymentReferenceId"]
-    )
-    attested = receiver.of_type("InvoiceActionAttested")[-1]["Content"]
+    assert [c["Data"]["ActionPublicId"] for c in credits] == [source_id, credit_id]
+    assert [c["Data"]["Amount"]["Value"] for c in credits] == [125000, -125000]
+    assert credits[0]["Data"]["PaymentReferenceId"] == credits[1]["Data"]["PaymentReferenceId"]
+    attested = receiver.of_type("InvoiceActionAttested")[-1]["Data"]
     assert attested["ActionType"] == "CreditInvoiceAction"
     assert attested["CreditingInvoice"]["SourcePublicId"] == source_id
 

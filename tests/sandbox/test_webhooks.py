@@ -17,7 +17,7 @@ import billecta_gateway.webhooks.handlers  # noqa: F401 - registers the gateway'
 from billecta_gateway.billecta import BillectaClient
 from billecta_gateway.billecta import schemas as s
 from billecta_gateway.sandbox import Sandbox, create_sandbox_app
-from billecta_gateway.webhooks.envelope import parse_delivery
+from billecta_gateway.webhooks.envelope import canonical_json, parse_delivery
 from billecta_gateway.webhooks.fixtures import load_fixture
 from billecta_gateway.webhooks.registry import registry
 from tests.sandbox.conftest import (
@@ -138,20 +138,23 @@ async def test_every_delivered_event_is_one_the_gateway_parses(
         "AmountCreditedOnInvoice",
     }
     for body in receiver.received:
-        parsed = parse_delivery(json.dumps(body).encode(), naive_tz=STOCKHOLM)
-        registration = registry.get(parsed.envelope.event_type)
-        assert registration is not None, parsed.envelope.event_type
-        registration.parse(parsed.envelope.content)
+        parsed = parse_delivery(json.dumps(body).encode())
+        registration = registry.get(parsed.envelope.event)
+        assert registration is not None, parsed.envelope.event
+        registration.parse(parsed.envelope.data)
         assert parsed.creditor_public_id == CID
-        fixture = load_fixture(body["EventType"])
+        fixture = load_fixture(body["Event"])
         assert set(body) == set(fixture)
-        assert set(fixture["Content"]) <= set(body["Content"]), body["EventType"]
-    created = [datetime.fromisoformat(b["Created"]) for b in receiver.received]
+        assert set(fixture["Data"]) <= set(body["Data"]), body["Event"]
+    created = [datetime.fromisoformat(b["EventDate"]) for b in receiver.received]
     assert created == sorted(created) and len(set(created)) == len(created)
-    assert len({b["EventId"] for b in receiver.received}) == len(receiver.received)
+    assert len({canonical_json(b) for b in receiver.received}) == len(receiver.received)
+    assert all("EventId" not in b for b in receiver.received)
+    # Billecta's clock: Stockholm wall-clock time without an offset.
+    assert all(datetime.fromisoformat(b["EventDate"]).tzinfo is None for b in receiver.received)
     assert all(h["x-api-key"] == HOOK_KEY for h in receiver.headers)
     failed = receiver.of_type("AutogiroApprovalFailed")[0]
-    assert failed["SecondaryContent"] == load_fixture("AutogiroApprovalFailed")["SecondaryContent"]
+    assert failed["AdditionalData"] == load_fixture("AutogiroApprovalFailed")["AdditionalData"]
 
 
 async def test_content_is_the_sandboxs_own_view_of_the_object(
@@ -159,8 +162,8 @@ async def test_content_is_the_sandboxs_own_view_of_the_object(
 ) -> None:
     invoice = await sent_invoice(billecta)
     await flush(control)
-    content = receiver.of_type("InvoiceActionStateChanged")[0]["Content"]
-    fixture = load_fixture("InvoiceActionStateChanged")["Content"]
+    content = receiver.of_type("InvoiceActionStateChanged")[0]["Data"]
+    fixture = load_fixture("InvoiceActionStateChanged")["Data"]
     assert content["ActionPublicId"] == invoice.action_public_id
     assert content["InvoiceNumber"] == invoice.invoice_number
     assert content["Debtor"]["DebtorPublicId"] == invoice.debtor.debtor_public_id  # type: ignore[union-attr]
@@ -211,7 +214,7 @@ async def test_duplicated_deliveries_carry_the_same_event_id(
         "InvoiceActionAttested",
         "InvoiceActionStateChanged",
     ]
-    ids = [b["EventId"] for b in receiver.received]
+    ids = [canonical_json(b) for b in receiver.received]
     assert len(set(ids)) == 2 and all(ids.count(i) == 2 for i in ids)
     listed = await deliveries(control)
     assert sum(1 for d in listed if d["duplicate_of"] is not None) == 2
@@ -225,7 +228,7 @@ async def test_reordered_deliveries_arrive_newest_first(
     await flush(control)
     assert receiver.types() == ["InvoiceActionStateChanged", "InvoiceActionAttested"]
     first, second = receiver.received
-    assert first["Created"] > second["Created"]
+    assert first["EventDate"] > second["EventDate"]
 
 
 async def test_delayed_deliveries_wait_and_flush_reports_a_timeout(
@@ -284,7 +287,7 @@ async def test_deliveries_go_over_http_to_the_configured_url() -> None:
     await app.state.sandbox.aclose()
     request = hook.calls.last.request
     assert request.headers["x-api-key"] == HOOK_KEY
-    assert json.loads(request.content)["EventType"] == "DebtorUpdated"
+    assert json.loads(request.content)["Event"] == "DebtorUpdated"
 
 
 async def test_emit_sends_an_objects_current_state_again(

@@ -26,7 +26,7 @@ from billecta_gateway.models import (
     WebhookEvent,
 )
 from billecta_gateway.queue import close_queue, create_queue
-from billecta_gateway.webhooks.fixtures import IDS
+from billecta_gateway.webhooks.fixtures import IDS, fixture_bytes
 from billecta_gateway.webhooks.tasks import process_webhook_event
 from tests.conftest import WEBHOOK_KEY
 
@@ -52,21 +52,31 @@ async def post_event(client: httpx.AsyncClient, body: dict[str, Any]) -> httpx.R
     return await client.post(RECEIVER, json=body)
 
 
+async def post_fixture(
+    client: httpx.AsyncClient, event: str, *, variant: str | None = None
+) -> httpx.Response:
+    """Post a fixture file's bytes as they are, as Billecta would."""
+    return await client.post(
+        RECEIVER,
+        content=fixture_bytes(event, variant=variant),
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+
+
 def due_in(body: dict[str, Any], days: int) -> dict[str, Any]:
     """A copy of an invoice event whose due date is `days` from today (so it is not expired)."""
     body = copy.deepcopy(body)
     due = (datetime.now(UTC) + timedelta(days=days)).date().isoformat() + "T00:00:00+01:00"
-    body["Content"]["DueDate"] = due
-    for document in body["Content"].get("Invoices") or []:
+    body["Data"]["DueDate"] = due
+    for document in body["Data"].get("Invoices") or []:
         document["DueDate"] = due
     return body
 
 
-def with_created(body: dict[str, Any], created: str, event_id: str | None = None) -> dict[str, Any]:
+def with_event_date(body: dict[str, Any], event_date: str) -> dict[str, Any]:
+    """A copy of a delivery with another `EventDate` (and so another dedupe key)."""
     body = copy.deepcopy(body)
-    body["Created"] = created
-    if event_id is not None:
-        body["EventId"] = event_id
+    body["EventDate"] = event_date
     return body
 
 

@@ -41,7 +41,9 @@ async def test_events_are_listed_newest_first_with_filters(
     await seed_invoice(session)
     payment = await _post(hook, "InvoicePaymentReceived")
     debtor = await _post(hook, "DebtorUpdated")
-    ignored = await _post(hook, "DebtorUpdated", EventType="InvoiceActionViewed", EventId="x-1")
+    ignored = await _post(
+        hook, "DebtorUpdated", Event="InvoiceCommented", EventDate="2026-03-02T08:15:01"
+    )
     await process_stored(ctx)
 
     everything = (await client.get(EVENTS)).json()
@@ -96,10 +98,12 @@ async def test_replay_of_unknown_or_unsupported_events_is_refused(
     hook: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
     assert (await client.post(f"{EVENTS}/999999/replay")).status_code == 404
-    ignored = await _post(hook, "DebtorUpdated", EventType="InvoiceActionViewed", EventId="x-2")
+    ignored = await _post(
+        hook, "DebtorUpdated", Event="InvoiceCommented", EventDate="2026-03-02T08:15:02"
+    )
     response = await client.post(f"{EVENTS}/{ignored}/replay")
     assert response.status_code == 409
-    assert "InvoiceActionViewed" in response.json()["error_message"]
+    assert "InvoiceCommented" in response.json()["error_message"]
 
 
 async def test_failed_events_since_a_time_are_replayed_and_recorded(
@@ -145,7 +149,7 @@ async def test_failed_events_since_a_time_are_replayed_and_recorded(
 async def test_bulk_replay_reports_when_the_limit_stopped_it(
     hook: httpx.AsyncClient, client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
-    ids = [await _post(hook, "DebtorUpdated", EventId=f"failed-{n}") for n in range(3)]
+    ids = [await _post(hook, "DebtorUpdated", EventDate=f"2026-03-02T08:16:0{n}") for n in range(3)]
     await session.execute(
         update(WebhookEvent).where(WebhookEvent.id.in_(ids)).values(status="failed")
     )

@@ -1,11 +1,14 @@
-"""The receiver: authentication, envelope parsing, durable intake, enqueueing, failure modes."""
+"""The receiver: authentication, Billecta's body, durable intake, enqueueing, failure modes."""
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from arq.connections import ArqRedis
@@ -21,7 +24,8 @@ from sqlalchemy.ext.asyncio import (
 
 from billecta_gateway.main import create_app
 from billecta_gateway.models import AuditRecord, WebhookEvent
-from billecta_gateway.webhooks.fixtures import load_fixture
+from billecta_gateway.webhooks.envelope import canonical_json
+from billecta_gateway.webhooks.fixtures import fixture_bytes, list_fixtures, load_fixture
 from billecta_gateway.webhooks.intake import Intake
 from billecta_gateway.webhooks.service import process_job_id
 from billecta_gateway.webhooks.tasks import enqueue_webhook_events
@@ -33,6 +37,7 @@ from tests.webhooks.support import (
     hook_client,
     job_context,
     post_event,
+    post_fixture,
 )
 
 
@@ -47,18 +52,23 @@ async def _count(session: AsyncSession) -> int:
 async def test_valid_delivery_is_stored_and_queued(
     hook: httpx.AsyncClient, session: AsyncSession, redis: ArqRedis
 ) -> None:
-    body = load_fixture("InvoicePaymentReceived")
-    response = await post_event(hook, body)
+    raw = fixture_bytes("InvoicePaymentReceived")
+    response = await post_fixture(hook, "InvoicePaymentReceived")
 
     assert response.status_code == 200
     answer = response.json()
     assert answer["status"] == "accepted"
     event = await event_row(session, answer["event_id"])
+    body = json.loads(raw)
+    assert set(body) == {"EventDate", "CreditorPublicId", "Event", "Data", "AdditionalData"}
     assert event.status == "received"
     assert event.event_type == "InvoicePaymentReceived"
-    assert event.dedupe_key == f"id:{body['EventId']}"
+    digest = hashlib.sha256(canonical_json(body).encode()).hexdigest()
+    assert event.dedupe_key == f"sha256:{digest}"
+    assert event.event_id is None
     assert event.creditorpublicid == body["CreditorPublicId"]
-    assert event.created == datetime.fromisoformat(body["Created"])
+    # "2026-03-10T07:30:00" is Stockholm time (UTC+1 in March).
+    assert event.created == datetime(2026, 3, 10, 6, 30, tzinfo=UTC)
     assert event.payload == body
     assert event.enqueued_at is not None
     job = queued_job(process_job_id(event.id, 0), redis)
@@ -93,13 +103,62 @@ async def test_repeated_delivery_is_a_duplicate_stored_once(
     assert await _count(session) == 1
 
 
-async def test_delivery_without_event_id_is_deduplicated_by_its_body(
+async def test_every_fixture_is_accepted_as_its_bytes_are(
+    hook: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    for event, variant in list_fixtures():
+        response = await post_fixture(hook, event, variant=variant)
+        assert response.status_code == 200, (event, variant, response.text)
+        assert response.json()["status"] == "accepted", (event, variant)
+        stored = await event_row(session, response.json()["event_id"])
+        assert stored.event_type == event
+        assert stored.payload == json.loads(fixture_bytes(event, variant=variant))
+    assert await _count(session) == len(list_fixtures())
+
+
+async def test_data_may_be_an_object_a_string_or_null(
+    hook: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    deleted = await post_fixture(hook, "InvoiceActionDeleted")
+    assert deleted.status_code == 200
+    event = await event_row(session, deleted.json()["event_id"])
+    assert event.payload["Data"] == "7545769150"
+    assert event.payload["AdditionalData"] == "3f2e1d0c-9b8a-4c7d-8e6f-5a4b3c2d1e0f"
+    empty = load_fixture("DebtorUpdated")
+    empty["Data"] = None
+    assert (await post_event(hook, empty)).json()["status"] == "accepted"
+    absent = load_fixture("DebtorUpdated")
+    del absent["Data"], absent["AdditionalData"]
+    assert (await post_event(hook, absent)).json()["status"] == "accepted"
+    assert await _count(session) == 3
+
+
+async def test_the_earlier_names_are_read_as_aliases(
+    hook: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    real = load_fixture("DebtorUpdated")
+    legacy = {
+        "EventId": "legacy-1",
+        "EventType": real["Event"],
+        "CreditorPublicId": real["CreditorPublicId"],
+        "Created": "2026-03-02T08:15:00+01:00",
+        "Content": real["Data"],
+        "SecondaryContent": None,
+    }
+    answer = (await post_event(hook, legacy)).json()
+    assert answer["status"] == "accepted"
+    event = await event_row(session, answer["event_id"])
+    assert event.event_type == "DebtorUpdated"
+    assert event.dedupe_key == "id:legacy-1"
+    assert event.created == datetime(2026, 3, 2, 7, 15, tzinfo=UTC)
+
+
+async def test_delivery_is_deduplicated_by_its_body(
     hook: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     body = load_fixture("UnmatchedPayment")
-    body["EventId"] = None
     other = copy.deepcopy(body)
-    other["Content"]["Amount"]["Value"] = 1
+    other["Data"]["Amount"]["Value"] = 1
 
     first = (await post_event(hook, body)).json()
     again = (await post_event(hook, body)).json()
@@ -117,7 +176,7 @@ async def test_unknown_event_type_is_stored_and_ignored(
     hook: httpx.AsyncClient, session: AsyncSession, redis: ArqRedis
 ) -> None:
     body = load_fixture("DebtorUpdated")
-    body["EventType"] = "InvoiceActionViewed"
+    body["Event"] = "InvoiceCommented"
     answer = (await post_event(hook, body)).json()
     assert answer["status"] == "ignored"
     event = await event_row(session, answer["event_id"])
@@ -126,14 +185,31 @@ async def test_unknown_event_type_is_stored_and_ignored(
     assert await queued_job(process_job_id(event.id, 0), redis).status() == JobStatus.not_found
 
 
-async def test_naive_created_is_read_in_the_business_time_zone(
-    hook: httpx.AsyncClient, session: AsyncSession
+async def test_event_date_without_offset_is_billectas_stockholm_clock(
+    sessionmaker: async_sessionmaker[AsyncSession], connection: AsyncConnection, redis: ArqRedis
 ) -> None:
-    body = load_fixture("DebtorUpdated")
-    body["Created"] = "2026-03-02T08:15:00"
-    answer = (await post_event(hook, body)).json()
-    event = await event_row(session, answer["event_id"])
-    assert event.created == datetime(2026, 3, 2, 7, 15, tzinfo=UTC)
+    # Whatever the business time zone: Billecta's clock is Europe/Stockholm.
+    settings = make_settings(business_timezone="America/New_York")
+    app = create_app(settings, configure_logs=False)
+    async with app.router.lifespan_context(app):
+        await join_test_transaction(app, sessionmaker, connection)
+        async with hook_client(app) as client:
+            summer = load_fixture("DebtorUpdated")
+            summer["EventDate"] = "2026-07-02T08:15:00.1234567"
+            winter = load_fixture("DebtorUpdated")
+            winter["EventDate"] = "2026-01-02T08:15:00"
+            explicit = load_fixture("DebtorUpdated")
+            explicit["EventDate"] = "2026-01-02T08:15:00Z"
+            ids = [
+                (await post_event(client, b)).json()["event_id"] for b in (summer, winter, explicit)
+            ]
+    async with sessionmaker() as session:
+        created = [(await event_row(session, i)).created for i in ids]
+    stockholm = ZoneInfo("Europe/Stockholm")
+    assert created[0] == datetime(2026, 7, 2, 8, 15, 0, 123456, tzinfo=stockholm)
+    assert created[0] == datetime(2026, 7, 2, 6, 15, 0, 123456, tzinfo=UTC)
+    assert created[1] == datetime(2026, 1, 2, 7, 15, tzinfo=UTC)
+    assert created[2] == datetime(2026, 1, 2, 8, 15, tzinfo=UTC)
 
 
 async def test_missing_or_wrong_key_is_401_and_stores_nothing(
@@ -162,7 +238,7 @@ async def test_both_rotation_keys_are_accepted(
         await join_test_transaction(app, sessionmaker, connection)
         for n, key in enumerate((WEBHOOK_KEY, "next-key-2f9a")):
             body = load_fixture("DebtorUpdated")
-            body["EventId"] = f"rotation-{n}"
+            body["EventDate"] = f"2026-03-02T08:15:0{n}"
             async with hook_client(app, key=key) as client:
                 assert (await post_event(client, body)).json()["status"] == "accepted"
         async with hook_client(app, key="old-key") as client:
@@ -189,7 +265,7 @@ async def test_configured_header_name_is_used(
 
 
 async def test_malformed_json_is_400(hook: httpx.AsyncClient, session: AsyncSession) -> None:
-    for raw in (b"{not json", b"[1, 2]", b"", b'{"EventType": NaN}'):
+    for raw in (b"{not json", b"[1, 2]", b"", b'{"Event": NaN}'):
         response = await hook.post(
             RECEIVER, content=raw, headers={"content-type": "application/json"}
         )
@@ -202,17 +278,19 @@ async def test_malformed_envelope_is_400_naming_the_field(
     hook: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     cases: list[tuple[dict[str, Any], str]] = []
-    for field, value in (("EventType", None), ("Created", "yesterday"), ("Content", None)):
+    for field, value in (("Event", None), ("Event", "  "), ("EventDate", "yesterday")):
         body = load_fixture("DebtorUpdated")
         body[field] = value
         cases.append((body, field))
-    missing = load_fixture("DebtorUpdated")
-    del missing["EventType"]
-    cases.append((missing, "EventType"))
+    for field in ("Event", "EventDate"):
+        missing = load_fixture("DebtorUpdated")
+        del missing[field]
+        cases.append((missing, field))
     for body, field in cases:
         response = await post_event(hook, body)
         assert response.status_code == 400
-        assert field in response.json()["error_message"]
+        message = response.json()["error_message"]
+        assert message.startswith(f"The webhook body is not valid: {field}:"), message
     assert await _count(session) == 0
 
 
@@ -220,7 +298,7 @@ async def test_json_that_postgresql_cannot_store_is_400_and_stores_nothing(
     hook: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     body = load_fixture("DebtorUpdated")
-    body["SecondaryContent"] = "nul \u0000 inside"
+    body["AdditionalData"] = "nul \u0000 inside"
     response = await post_event(hook, body)
     assert response.status_code == 400
     assert "cannot be stored" in response.json()["error_message"]
@@ -232,7 +310,7 @@ async def test_json_that_postgresql_cannot_store_is_400_and_stores_nothing(
 
 async def test_oversized_body_is_413(hook: httpx.AsyncClient) -> None:
     body = load_fixture("DebtorUpdated")
-    body["SecondaryContent"] = "x" * 1_100_000
+    body["AdditionalData"] = "x" * 1_100_000
     assert (await post_event(hook, body)).status_code == 413
 
 

@@ -153,7 +153,7 @@ async def test_nightly_reconcile_recovers_a_dropped_payment_webhook(
         event = await session.scalar(select(WebhookEvent))
         assert event is not None
         assert (event.event_type, event.status) == ("InvoicePaymentReceived", "processed")
-        assert (event.event_id or "").startswith("reconcile:InvoicePaymentReceived:")
+        assert event.dedupe_key.startswith("id:reconcile:InvoicePaymentReceived:")
         batch = await session.get(IntegrationMonitorBatch, started["integration_monitor_batch_id"])
         assert batch is not None and batch.status == "ok"
         log = await session.scalar(

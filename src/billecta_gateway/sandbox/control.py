@@ -112,10 +112,13 @@ class Redeliver(_Body):
 
 
 class Emit(_Body):
-    """Send an object's current state again as ``event_type``."""
+    """Send an object's current state again as ``event_type`` (for ``UndeliveredInvoice``, the
+    invoice's delivery status with ``delivered`` and ``reason``)."""
 
     event_type: str
     public_id: str
+    delivered: bool = False
+    reason: str | None = None
 
 
 # state
@@ -411,7 +414,16 @@ async def redeliver(body: Redeliver, sandbox: SandboxDep) -> dict[str, Any]:
 async def emit(body: Emit, sandbox: SandboxDep) -> dict[str, Any]:
     """Send an invoice's or debt collection's current state again as ``event_type``."""
     store = sandbox.store
-    if body.public_id in store.invoices:
+    if body.public_id in store.invoices and body.event_type == "UndeliveredInvoice":
+        invoice = store.invoices[body.public_id]
+        status = {
+            "ActionType": invoice.action_type,
+            "ActionPublicId": invoice.public_id,
+            "Delivered": body.delivered,
+            "Reason": body.reason,
+        }
+        store.emit(body.event_type, invoice.creditor_id, status)
+    elif body.public_id in store.invoices:
         changed(store, store.invoices[body.public_id], body.event_type)
     elif body.public_id in store.debt_collections:
         case = store.debt_collections[body.public_id]

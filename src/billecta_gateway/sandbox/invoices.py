@@ -240,6 +240,8 @@ def delete_invoice_action(call: Call) -> None:
         )
     store.unindex_invoice(invoice)
     _use_products(store, invoice.product_ids, -1)
+    # Billecta's InvoiceActionDeleted: the ActionPublicId and DebtorPublicId as bare strings.
+    store.emit("InvoiceActionDeleted", invoice.creditor_id, invoice.public_id, invoice.debtor_id)
 
 
 @handles("attest_invoice_action")

@@ -64,6 +64,7 @@ def _close_if_settled(store: Store, invoice: Invoice, title: str) -> None:
         store.close_invoice(invoice, "Completed")
         add_event(store, invoice, "Completed", title)
         changed(store, invoice)
+        changed(store, invoice, "InvoiceActionPaid")
 
 
 def _payable(invoice: Invoice) -> None:

@@ -1,11 +1,14 @@
-"""Webhook delivery: envelopes built from the package's payload fixtures, sent in the background.
+"""Webhook delivery: Billecta's `WebhookEvent` bodies built from the package's payload fixtures,
+sent in the background.
 
-Each state change queues an event; its body is the fixture of that event type (the envelope
-shape of ``webhooks/envelope.py``) with the content replaced by the sandbox's own view of the
-object, so the gateway's tests and the sandbox send the same shapes. A failed delivery is retried
-on a compressed schedule (Billecta: 5 retries over 24 hours). Settings can duplicate deliveries
-(same ``EventId``), delay them, or reorder them (deliveries queued within a window are sent
-newest first).
+Each state change queues an event; its body is the fixture of that event (``EventDate`` in
+Stockholm time without offset, ``CreditorPublicId``, ``Event``, ``Data``, ``AdditionalData``;
+``webhooks/envelope.py``) with ``Data`` replaced by the sandbox's own view of the object, so the
+gateway's tests and the sandbox send the same shapes. A failed delivery is retried on a
+compressed schedule (Billecta: 5 retries over 24 hours). Settings can duplicate deliveries (the
+same bytes again: Billecta's body has no event id), delay them, or reorder them (deliveries
+queued within a window are sent newest first). ``event_id`` in the delivery log is the
+sandbox's own reference to a delivery; it is not part of the body.
 """
 
 from __future__ import annotations
@@ -62,7 +65,7 @@ class WebhookSettings(BaseModel):
 
 @dataclass
 class Delivery:
-    """One delivery of one event (a duplicate is a second delivery with the same EventId)."""
+    """One delivery of one event (a duplicate is a second delivery of the same body)."""
 
     id: int
     event_id: str
@@ -188,23 +191,25 @@ class WebhookDispatcher:
         return now
 
     def build(self, outgoing: Outgoing) -> dict[str, Any]:
-        """The envelope of one event, from its fixture and the sandbox's content."""
+        """The body of one event, from its fixture and the sandbox's Data."""
         fixture = _fixture(outgoing.event_type, _variant(outgoing.event_type, outgoing.content))
-        content = merge_content(fixture.get("Content") if fixture else None, outgoing.content)
-        secondary = outgoing.secondary
+        data = merge_content(fixture.get("Data") if fixture else None, outgoing.content)
+        additional = outgoing.secondary
         if (
-            secondary is None
+            additional is None
             and fixture is not None
-            and isinstance(fixture.get("SecondaryContent"), str)
+            and isinstance(fixture.get("AdditionalData"), str)
+            and isinstance(outgoing.content, dict)
         ):
-            secondary = fixture["SecondaryContent"]
+            # A fixture's message text (an Autogiro reason, say) fills in what the sandbox does
+            # not model; an id of the fixture's story never does.
+            additional = fixture["AdditionalData"]
         return build_envelope(
             outgoing.event_type,
-            content,
-            created=self._created(),
+            data,
+            event_date=self._created(),
             creditor_public_id=outgoing.creditor_id,
-            event_id=self._ids.new("webhook-event"),
-            secondary_content=secondary,
+            additional_data=additional,
         )
 
     def enqueue(self, events: list[Outgoing]) -> list[Delivery]:
@@ -230,7 +235,9 @@ class WebhookDispatcher:
         subject = next((str(content[k]) for k in _SUBJECT_KEYS if content.get(k)), None)
         delivery = Delivery(
             id=self._next_id,
-            event_id=str(body["EventId"]),
+            event_id=self._ids.new("webhook-event")
+            if duplicate_of is None
+            else self.deliveries[duplicate_of].event_id,
             event_type=outgoing.event_type,
             creditor_id=outgoing.creditor_id,
             subject=subject,

@@ -1,14 +1,19 @@
-"""Billecta's webhook envelope: the one place that knows its shape.
+"""Billecta's webhook body (`WebhookEvent`): the one place that knows its shape.
 
-Billecta's exact JSON envelope is not public. The gateway assumes
+Billecta posts (billecta-api.md §6.1)
 
-    {"EventId": str | null, "EventType": str, "CreditorPublicId": str, "Created": date-time,
-     "Content": <the event's view model>, "SecondaryContent": any}
+    {"EventDate": "2026-03-10T07:30:00", "CreditorPublicId": "<guid>", "Event": "<trigger name>",
+     "Data": <the event's view model, or a bare string>, "AdditionalData": <usually null>}
 
-and keeps every assumption in this module, so a different real envelope changes one file.
-A date-time without an offset is read in the business time zone (Billecta's own clock is
-Stockholm time). The dedupe key is `EventId` when present, else a SHA-256 of the canonical body
-(keys sorted, no whitespace), so a delivery retried by Billecta is stored once either way.
+- `EventDate` carries no offset: it is Billecta's clock, Europe/Stockholm, whatever the
+  gateway's `BUSINESS_TIMEZONE`. (In the autumn hour that occurs twice the earlier one is
+  taken.) It is what orders events (`billecta_event_at`).
+- There is no event id: a delivery Billecta retries repeats the same body, so the dedupe key is
+  a SHA-256 of the canonical body (keys sorted, no whitespace).
+- `Data` may be an object, a string (`InvoiceActionDeleted` sends the ActionPublicId) or null.
+
+The names of an earlier guess (`EventType`, `Created`, `Content`, `SecondaryContent`,
+`EventId`) are accepted as aliases, so events stored under them keep replaying.
 """
 
 from __future__ import annotations
@@ -16,30 +21,67 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+# Billecta's clock: an `EventDate` without offset is a Stockholm wall-clock time.
+BILLECTA_TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 # `webhook_event.dedupe_key` is 128 characters; longer event ids are hashed.
 _MAX_EVENT_ID_KEY = 120
 
+# Where each part of the body is read from, Billecta's name first, then the older aliases.
+_EVENT = ("Event", "EventType")
+_EVENT_DATE = ("EventDate", "Created")
+_DATA = ("Data", "Content")
+_ADDITIONAL_DATA = ("AdditionalData", "SecondaryContent")
+
 
 class MalformedEnvelope(ValueError):
-    """The body is not JSON, or not an envelope; the message says what is wrong."""
+    """The body is not JSON, or not a webhook body; the message says what is wrong."""
 
 
 class Envelope(BaseModel):
-    """The envelope around every Billecta webhook (see the module docstring)."""
+    """Billecta's `WebhookEvent` (see the module docstring)."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(
+        extra="allow",
+        populate_by_name=True,
+        json_schema_extra={"required": ["EventDate", "Event"]},
+    )
 
-    event_id: str | None = Field(default=None, alias="EventId", max_length=1000)
-    event_type: str = Field(alias="EventType", min_length=1, max_length=128)
-    creditor_public_id: str | None = Field(default=None, alias="CreditorPublicId", max_length=64)
-    created: datetime = Field(alias="Created")
-    content: Any = Field(alias="Content")
-    secondary_content: Any = Field(default=None, alias="SecondaryContent")
+    event_date: datetime = Field(
+        validation_alias=AliasChoices(*_EVENT_DATE),
+        serialization_alias="EventDate",
+        description="When the event happened, Billecta's clock (Europe/Stockholm, no offset)",
+    )
+    creditor_public_id: str | None = Field(
+        default=None, alias="CreditorPublicId", max_length=64, description="The creditor (guid)"
+    )
+    event: str = Field(
+        validation_alias=AliasChoices(*_EVENT),
+        serialization_alias="Event",
+        min_length=1,
+        max_length=128,
+        description="The trigger name, e.g. InvoicePaymentReceived",
+    )
+    data: Any = Field(
+        default=None,
+        validation_alias=AliasChoices(*_DATA),
+        serialization_alias="Data",
+        description="The event's view model, or a bare string (e.g. an ActionPublicId)",
+    )
+    additional_data: Any = Field(
+        default=None,
+        validation_alias=AliasChoices(*_ADDITIONAL_DATA),
+        serialization_alias="AdditionalData",
+        description="Usually null; a DebtorPublicId string for InvoiceActionDeleted",
+    )
+    # Read only from bodies of the earlier guess; Billecta sends no event id.
+    event_id: str | None = Field(default=None, alias="EventId", max_length=1000, exclude=True)
 
     @field_validator("event_id", "creditor_public_id", mode="before")
     @classmethod
@@ -50,20 +92,26 @@ class Envelope(BaseModel):
             return str(value)
         return value
 
-    @field_validator("event_type")
+    @field_validator("event")
     @classmethod
     def _name(cls, value: str) -> str:
         value = value.strip()
         if not value:
-            raise ValueError("EventType must name the event, e.g. InvoicePaymentReceived")
+            raise ValueError("Event must name the trigger, e.g. InvoicePaymentReceived")
         return value
 
-    @field_validator("content")
+    @field_validator("event_date")
     @classmethod
-    def _content_present(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Content is required")
-        return value
+    def _billecta_clock(cls, value: datetime) -> datetime:
+        return value.replace(tzinfo=BILLECTA_TIMEZONE) if value.tzinfo is None else value
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        """The request body's schema under Billecta's names (the aliases left out)."""
+        schema = cls.model_json_schema(by_alias=True, mode="serialization")
+        schema["properties"].pop("EventId", None)
+        schema["required"] = ["EventDate", "Event"]
+        return schema
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +127,32 @@ class ParsedEvent:
 
     @property
     def creditor_public_id(self) -> str | None:
-        """The envelope's creditor, else the one the content names."""
+        """The body's creditor, else the one its Data names."""
         if self.envelope.creditor_public_id:
             return self.envelope.creditor_public_id
-        content = self.envelope.content
-        if isinstance(content, dict):
-            value = content.get("CreditorPublicId")
+        data = self.envelope.data
+        if isinstance(data, dict):
+            value = data.get("CreditorPublicId")
             if isinstance(value, str) and value:
                 return value[:64]
         return None
+
+
+def _first(body: dict[str, Any], names: tuple[str, ...]) -> Any:
+    for name in names:
+        if name in body:
+            return body[name]
+    return None
+
+
+def stored_data(body: dict[str, Any]) -> Any:
+    """The `Data` of a stored body (under either name)."""
+    return _first(body, _DATA)
+
+
+def stored_additional_data(body: dict[str, Any]) -> Any:
+    """The `AdditionalData` of a stored body (under either name)."""
+    return _first(body, _ADDITIONAL_DATA)
 
 
 def canonical_json(body: Any) -> str:
@@ -96,7 +161,8 @@ def canonical_json(body: Any) -> str:
 
 
 def dedupe_key(envelope: Envelope, body: dict[str, Any]) -> str:
-    """`id:<EventId>` when Billecta gives an event id, else `sha256:<digest of the body>`."""
+    """`sha256:<digest of the canonical body>`; `id:<EventId>` for a body of the earlier guess
+    that carried one."""
     if envelope.event_id:
         if len(envelope.event_id) <= _MAX_EVENT_ID_KEY:
             return f"id:{envelope.event_id}"
@@ -108,10 +174,6 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-def _aware(value: datetime, naive_tz: tzinfo) -> datetime:
-    return value.replace(tzinfo=naive_tz) if value.tzinfo is None else value
-
-
 def parse_body(raw: bytes) -> dict[str, Any]:
     """The JSON object of a delivery; MalformedEnvelope when it is not one."""
     try:
@@ -119,28 +181,34 @@ def parse_body(raw: bytes) -> dict[str, Any]:
     except (ValueError, RecursionError):
         raise MalformedEnvelope("The body is not valid JSON") from None
     if not isinstance(body, dict):
-        raise MalformedEnvelope("The body must be a JSON object (the webhook envelope)")
+        raise MalformedEnvelope("The body must be a JSON object (Billecta's WebhookEvent)")
     return body
 
 
-def parse_envelope(body: dict[str, Any], *, naive_tz: tzinfo) -> Envelope:
-    """Validate an envelope; MalformedEnvelope names the fields that are wrong."""
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    """A validation error's field under Billecta's name."""
+    names = {"event": "Event", "event_date": "EventDate"}
+    first = str(loc[0]) if loc else "body"
+    return names.get(first, first)
+
+
+def parse_envelope(body: dict[str, Any]) -> Envelope:
+    """Validate a body; MalformedEnvelope names the fields that are missing or wrong."""
     try:
-        envelope = Envelope.model_validate(body)
+        return Envelope.model_validate(body)
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}"
+            f"{_field_name(err['loc'])}: "
+            + ("Field required" if err["type"] == "missing" else err["msg"])
             for err in exc.errors(include_input=False)[:5]
         )
-        raise MalformedEnvelope(f"The webhook envelope is not valid: {problems}") from None
-    envelope.created = _aware(envelope.created, naive_tz)
-    return envelope
+        raise MalformedEnvelope(f"The webhook body is not valid: {problems}") from None
 
 
-def parse_delivery(raw: bytes, *, naive_tz: tzinfo) -> ParsedEvent:
-    """Parse one delivery: JSON, envelope, dedupe key."""
+def parse_delivery(raw: bytes) -> ParsedEvent:
+    """Parse one delivery: JSON, WebhookEvent, dedupe key."""
     body = parse_body(raw)
-    envelope = parse_envelope(body, naive_tz=naive_tz)
+    envelope = parse_envelope(body)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:  # JSON in UTF-16 or UTF-32: stored re-serialised
@@ -150,21 +218,32 @@ def parse_delivery(raw: bytes, *, naive_tz: tzinfo) -> ParsedEvent:
     )
 
 
+def billecta_clock(moment: datetime) -> str:
+    """A moment as Billecta writes `EventDate`: Stockholm wall-clock time, no offset."""
+    local = moment.astimezone(BILLECTA_TIMEZONE) if moment.tzinfo else moment
+    return local.replace(tzinfo=None).isoformat()
+
+
 def build_envelope(
-    event_type: str,
-    content: Any,
+    event: str,
+    data: Any,
     *,
-    created: datetime,
+    event_date: datetime,
     creditor_public_id: str | None,
-    event_id: str | None = None,
-    secondary_content: Any = None,
+    additional_data: Any = None,
 ) -> dict[str, Any]:
-    """An envelope as Billecta would send it (fixtures, reconciliation, the simulator)."""
+    """A body as Billecta sends it (reconciliation findings, the sandbox)."""
     return {
-        "EventId": event_id,
-        "EventType": event_type,
+        "EventDate": billecta_clock(event_date),
         "CreditorPublicId": creditor_public_id,
-        "Created": created.isoformat(),
-        "Content": content,
-        "SecondaryContent": secondary_content,
+        "Event": event,
+        "Data": data,
+        "AdditionalData": additional_data,
     }
+
+
+def parsed_event(body: dict[str, Any], *, key: str | None = None) -> ParsedEvent:
+    """A body the gateway built itself, as an inbox event; `key` replaces the body hash as the
+    dedupe key when the same finding must be stored once whatever its EventDate."""
+    envelope = parse_envelope(body)
+    return ParsedEvent(envelope=envelope, body=body, dedupe_key=key or dedupe_key(envelope, body))

@@ -156,38 +156,45 @@ async def replay_events(
 async def scrub_debtor_payloads(session: AsyncSession, *, debtor_public_ids: Sequence[str]) -> int:
     """Remove the personal data of anonymized debtors from stored event payloads.
 
-    The Content of every event naming one of the debtors is replaced by its ids only; answers
-    how many events were scrubbed.
+    The Data of every event naming one of the debtors is replaced by its ids only (under
+    `Content` too, for events stored under the earlier names); answers how many events were
+    scrubbed.
     """
     ids = [i for i in debtor_public_ids if i]
     if not ids:
         return 0
-    content = WebhookEvent.payload["Content"]
-    named = or_(
-        content["DebtorPublicId"].astext.in_(ids),
-        content["Debtor"]["DebtorPublicId"].astext.in_(ids),
-    )
-    scrubbed = func.jsonb_set(
-        WebhookEvent.payload,
-        literal(["Content"], ARRAY(Text)),
-        func.jsonb_strip_nulls(
-            func.jsonb_build_object(
-                "ActionPublicId",
-                content["ActionPublicId"].astext,
-                "DebtorPublicId",
-                func.coalesce(
-                    content["DebtorPublicId"].astext, content["Debtor"]["DebtorPublicId"].astext
-                ),
-                "Anonymized",
-                True,
-            )
-        ),
-    )
-    result = await session.execute(
-        update(WebhookEvent)
-        .where(named)
-        .values(payload=scrubbed)
-        .returning(WebhookEvent.id)
-        .execution_options(synchronize_session=False)
-    )
-    return len(result.all())
+    scrubbed_ids: set[int] = set()
+    for key in ("Data", "Content"):
+        data = WebhookEvent.payload[key]
+        named = and_(
+            func.jsonb_typeof(data) == "object",
+            or_(
+                data["DebtorPublicId"].astext.in_(ids),
+                data["Debtor"]["DebtorPublicId"].astext.in_(ids),
+            ),
+        )
+        scrubbed = func.jsonb_set(
+            WebhookEvent.payload,
+            literal([key], ARRAY(Text)),
+            func.jsonb_strip_nulls(
+                func.jsonb_build_object(
+                    "ActionPublicId",
+                    data["ActionPublicId"].astext,
+                    "DebtorPublicId",
+                    func.coalesce(
+                        data["DebtorPublicId"].astext, data["Debtor"]["DebtorPublicId"].astext
+                    ),
+                    "Anonymized",
+                    True,
+                )
+            ),
+        )
+        result = await session.execute(
+            update(WebhookEvent)
+            .where(named)
+            .values(payload=scrubbed)
+            .returning(WebhookEvent.id)
+            .execution_options(synchronize_session=False)
+        )
+        scrubbed_ids.update(int(i) for (i,) in result.all())
+    return len(scrubbed_ids)

@@ -1,4 +1,7 @@
-"""Webhook payload models: the `Content` of each supported event (Billecta view models, §4).
+"""Webhook payload models: the `Data` of each supported event (Billecta view models, §4).
+
+Where Billecta sends a bare string as `Data` (`InvoiceActionDeleted`, a `DebtorDeleted` that
+carries only the id), the model reads the string as the id it is.
 
 They extend the client's wire models where those fit, so one payload can be handed to the
 invoice-state mapping as it is, and they keep undeclared fields (`extra="allow"`).
@@ -6,7 +9,9 @@ invoice-state mapping as it is, and they keep undeclared fields (`extra="allow"`
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Any, ClassVar
+
+from pydantic import Field, model_validator
 
 from billecta_gateway.billecta.schemas import (
     BillectaAmount,
@@ -140,3 +145,39 @@ class DebtCollectionPayload(BillectaDebtCollectionAction):
     original_invoice_number: str | None = None
     debt_collection_action_source: str | None = None
     interest_percentage: BillectaDecimal | None = None
+
+
+class _BareIdPayload(BillectaModel):
+    """A payload Billecta may also send as its id alone, a bare string in `Data`."""
+
+    bare_id_field: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, value: Any) -> Any:
+        return {cls.bare_id_field: value} if isinstance(value, str) else value
+
+
+class ActionDeletedPayload(_BareIdPayload):
+    """`InvoiceActionDeleted`: `Data` is the ActionPublicId as a bare string."""
+
+    bare_id_field = "ActionPublicId"
+    action_public_id: str = Field(min_length=1, max_length=64)
+
+
+class DebtorDeletedPayload(_BareIdPayload):
+    """`DebtorDeleted`: a DebtorView, or the DebtorPublicId as a bare string (only the id is
+    read)."""
+
+    bare_id_field = "DebtorPublicId"
+    debtor_public_id: str = Field(min_length=1, max_length=64)
+
+
+class DeliveryStatusPayload(BillectaModel):
+    """`UndeliveredInvoice`: InvoiceDeliveryStatus { ActionType, ActionPublicId, Delivered,
+    Reason }."""
+
+    action_public_id: str = Field(min_length=1, max_length=64)
+    action_type: str | None = None
+    delivered: bool | None = None
+    reason: str | None = None

@@ -14,9 +14,10 @@ For one creditor, since a watermark (the last successful run, less an overlap) o
 The nightly run (the retrigger) starts from the watermark, or from 48 hours ago for a creditor
 never reconciled; a backfill starts from the `since` it is given, or reads everything.
 
-Each finding is stored in the inbox as an event (its `EventId` derived from the content, so an
-unchanged finding is a duplicate next night) and processed at once: it shows in the inbox, the
-Event Log and the integration monitor like a webhook, and waits and retries like one.
+Each finding is stored in the inbox as an event in Billecta's body (its dedupe key derived
+from the event name and Data, so an unchanged finding is a duplicate next night) and processed at
+once: it shows in the inbox, the Event Log and the integration monitor like a webhook, and waits
+and retries like one.
 """
 
 from __future__ import annotations
@@ -46,8 +47,7 @@ from billecta_gateway.webhooks.envelope import (
     ParsedEvent,
     build_envelope,
     canonical_json,
-    dedupe_key,
-    parse_envelope,
+    parsed_event,
 )
 
 logger = logging.getLogger("billecta_gateway.webhooks")
@@ -110,19 +110,13 @@ def _content(model: BaseModel) -> dict[str, Any]:
 
 
 def finding(
-    event_type: str, content: dict[str, Any], *, creditorpublicid: str, now: datetime, tz: Any
+    event_type: str, content: dict[str, Any], *, creditorpublicid: str, now: datetime
 ) -> ParsedEvent:
-    """A reconciliation finding as an inbox event; its EventId is derived from the content."""
+    """A reconciliation finding as an inbox event, keyed by its name and Data (not its time)."""
     digest = hashlib.sha256(canonical_json(content).encode()).hexdigest()
-    body = build_envelope(
-        event_type,
-        content,
-        created=now,
-        creditor_public_id=creditorpublicid,
-        event_id=f"reconcile:{event_type}:{digest}",
-    )
-    envelope = parse_envelope(body, naive_tz=tz)
-    return ParsedEvent(envelope=envelope, body=body, dedupe_key=dedupe_key(envelope, body))
+    body = build_envelope(event_type, content, event_date=now, creditor_public_id=creditorpublicid)
+    # The key events stored by earlier versions carry, so they stay duplicates.
+    return parsed_event(body, key=f"id:reconcile:{event_type}:{digest}")
 
 
 class Reconciler:
@@ -149,9 +143,7 @@ class Reconciler:
         self.summary = ReconcileSummary()
 
     async def _apply(self, event_type: str, content: dict[str, Any]) -> None:
-        parsed = finding(
-            event_type, content, creditorpublicid=self.cpid, now=self.now, tz=self.settings.timezone
-        )
+        parsed = finding(event_type, content, creditorpublicid=self.cpid, now=self.now)
         async with session_scope(self.sessionmaker) as session:
             stored = await service.store_event(session, parsed)
         if stored.duplicate:

@@ -38,7 +38,7 @@ class HandlerContext:
     event_type: str
     created: datetime
     creditor_public_id: str | None
-    secondary_content: Any
+    additional_data: Any
     now: datetime
     settings: Settings
     jobs: AfterCommit = field(default_factory=AfterCommit)

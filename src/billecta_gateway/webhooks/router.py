@@ -7,6 +7,7 @@ header (`WEBHOOK_HEADER_NAME`, value one of `WEBHOOK_API_KEY`). `router` is Lime
 from __future__ import annotations
 
 import contextlib
+import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -29,6 +30,7 @@ from billecta_gateway.tasks.routing import TASK_ERRORS
 from billecta_gateway.tasks.schemas import TaskStarted
 from billecta_gateway.webhooks import inbox, queries, service
 from billecta_gateway.webhooks.envelope import Envelope, MalformedEnvelope, parse_delivery
+from billecta_gateway.webhooks.fixtures import fixture_bytes
 from billecta_gateway.webhooks.intake import DATABASE_DOWN, IntakeDep
 from billecta_gateway.webhooks.queries import EventRow
 from billecta_gateway.webhooks.reconcile import parse_since
@@ -63,7 +65,10 @@ class PayloadTooLarge(GatewayError):
     summary="Receive a Billecta webhook",
     response_model=WebhookAck,
     responses={
-        400: {"model": ErrorBody, "description": "The body is not JSON or not a webhook envelope"},
+        400: {
+            "model": ErrorBody,
+            "description": "The body is not JSON, or lacks `Event` or `EventDate` (named)",
+        },
         401: {"model": ErrorBody, "description": "Missing or invalid webhook key header"},
         413: {"model": ErrorBody, "description": "The body is larger than 1 MiB"},
         503: {"model": ErrorBody, "description": "The event could not be stored; retry later"},
@@ -73,19 +78,8 @@ class PayloadTooLarge(GatewayError):
             "required": True,
             "content": {
                 "application/json": {
-                    "schema": Envelope.model_json_schema(by_alias=True),
-                    "example": {
-                        "EventId": "9f1c2a4e-5d8b-4f0e-a1b7-3c5d9e2f8a10",
-                        "EventType": "InvoicePaymentReceived",
-                        "CreditorPublicId": "8a6b2c1d-3e4f-4a5b-8c7d-9e0f1a2b3c4d",
-                        "Created": "2026-03-04T10:15:00+01:00",
-                        "Content": {
-                            "ActionPublicId": "7545769088",
-                            "PaymentReferenceId": "5b0e6a52-7f9e-4c55-9a55-2f1d0c3e8b71",
-                            "Amount": {"CurrencyCode": "SEK", "Value": 125000},
-                        },
-                        "SecondaryContent": None,
-                    },
+                    "schema": Envelope.json_schema(),
+                    "example": json.loads(fixture_bytes("InvoicePaymentReceived")),
                 }
             },
         }
@@ -110,7 +104,7 @@ async def receive_billecta_webhook(
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLarge()
     try:
-        parsed = parse_delivery(raw, naive_tz=settings.timezone)
+        parsed = parse_delivery(raw)
     except MalformedEnvelope as exc:
         raise BadRequest(str(exc)) from None
     try:

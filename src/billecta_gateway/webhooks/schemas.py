@@ -34,7 +34,7 @@ class TouchedObject(BaseModel):
 
 _EVENT_EXAMPLE: dict[str, Any] = {
     "id": 5512,
-    "event_id": "9f1c2a4e-5d8b-4f0e-a1b7-3c5d9e2f8a10",
+    "event_id": None,
     "event_type": "InvoicePaymentReceived",
     "creditorpublicid": "8a6b2c1d-3e4f-4a5b-8c7d-9e0f1a2b3c4d",
     "created": "2026-03-04T10:15:00+01:00",
@@ -55,10 +55,15 @@ class WebhookEventRead(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [_EVENT_EXAMPLE]})
 
     id: int = Field(description="The inbox id")
-    event_id: str | None = Field(description="Billecta's EventId, when the envelope had one")
-    event_type: str
+    event_id: str | None = Field(
+        description="Billecta sends no event id: set only for events stored under the earlier "
+        "body names (`EventId`)"
+    )
+    event_type: str = Field(description="The body's `Event` (Billecta's trigger name)")
     creditorpublicid: str | None
-    created: datetime | None = Field(description="When the event occurred in Billecta")
+    created: datetime | None = Field(
+        description="The body's `EventDate`: when the event occurred in Billecta"
+    )
     status: WebhookStatus = Field(
         description="`received` (queued), `pending` (waiting to be retried), `processed`, "
         "`failed` (retries exhausted; replayable), `ignored` (unsupported event type)"

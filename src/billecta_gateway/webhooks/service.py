@@ -28,7 +28,7 @@ from billecta_gateway.models import WebhookEvent, WebhookEventObject
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.queue import AfterCommit, job_id
 from billecta_gateway.webhooks import handlers as _handlers  # noqa: F401 - registers handlers
-from billecta_gateway.webhooks.envelope import ParsedEvent
+from billecta_gateway.webhooks.envelope import ParsedEvent, stored_additional_data, stored_data
 from billecta_gateway.webhooks.registry import HandlerContext, NotReady, registry
 
 logger = logging.getLogger("billecta_gateway.webhooks")
@@ -157,13 +157,13 @@ def insert_params(parsed: ParsedEvent) -> dict[str, Any]:
     """The inbox row of a delivery: `received` (and marked enqueued: the caller enqueues it
     right after the commit) when its type is supported, `ignored` otherwise."""
     envelope = parsed.envelope
-    supported = envelope.event_type in registry
+    supported = envelope.event in registry
     return {
         "dedupe_key": parsed.dedupe_key,
         "event_id": envelope.event_id[:128] if envelope.event_id else None,
-        "event_type": envelope.event_type[:128],
+        "event_type": envelope.event[:128],
         "creditorpublicid": parsed.creditor_public_id,
-        "created": envelope.created,
+        "created": envelope.event_date,
         "payload": parsed.text
         if parsed.text is not None
         else json.dumps(parsed.body, ensure_ascii=False),
@@ -208,10 +208,10 @@ def _describe(exc: Exception) -> str:
         return str(exc)
     if isinstance(exc, ValidationError):
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'Content'}: {err['msg']}"
+            f"{'.'.join(str(p) for p in err['loc']) or 'Data'}: {err['msg']}"
             for err in exc.errors(include_input=False)[:5]
         )
-        return f"The event's Content is not a valid payload: {problems}"
+        return f"The event's Data is not a valid payload: {problems}"
     return f"Unexpected error ({type(exc).__name__}): {exc}"[:_ERROR_LIMIT]
 
 
@@ -307,7 +307,7 @@ async def process_event(
         event_type=event.event_type,
         created=event.created or received_at,
         creditor_public_id=creditorpublicid,
-        secondary_content=payload.get("SecondaryContent"),
+        additional_data=stored_additional_data(payload),
         now=now,
         settings=settings,
     )
@@ -316,7 +316,7 @@ async def process_event(
     permanent = False
     error: Exception | None = None
     try:
-        content = registration.parse(payload.get("Content"))
+        content = registration.parse(stored_data(payload))
     except ValidationError as exc:
         error, permanent = exc, True
     else:

@@ -169,7 +169,7 @@ def delivery_method(value: str | None) -> str | None:
 
 
 def text_of(value: Any) -> str | None:
-    """A SecondaryContent (or similar) value as a message: strings as they are, else None."""
+    """An AdditionalData (or similar) value as a message: strings as they are, else None."""
     if isinstance(value, str) and value.strip():
         return value.strip()
     if isinstance(value, dict):

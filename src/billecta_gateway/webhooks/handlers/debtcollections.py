@@ -4,7 +4,9 @@ the mirrored debtcollection by its ActionPublicId."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from billecta_gateway.db import next_gateway_id
 from billecta_gateway.invoices.state import local_date
@@ -55,12 +57,61 @@ async def _links(ctx: HandlerContext, payload: DebtCollectionPayload) -> dict[st
     return links
 
 
+# Stored field → (payload field, or State's field when prefixed "State.") it is read from.
+_SOURCES: dict[str, str] = {
+    "debt_amount": "debt_amount",
+    "current_amount": "current_amount",
+    "interest_amount": "interest_amount",
+    "fees_amount": "fee_amount",
+    "interest_percentage": "interest_percentage",
+    "interest_type": "interest_type",
+    "interest_start_days": "interest_start_in_days_after_due_date",
+    "deliverymethod": "delivery_method",
+    "status": "State.stage",
+    "next_event": "State.next_event",
+    "next_event_date": "State.next_event_date",
+}
+_AMOUNTS = ("debt_amount", "current_amount", "original_amount")
+
+
+def _carried_values(payload: DebtCollectionPayload, *, tz: ZoneInfo) -> dict[str, Any]:
+    """The case's fields that this payload carries: a sparse payload (the spec's case events
+    send only part of the view) leaves the others as stored."""
+    state = payload.state
+    state_sent = state.model_fields_set if state is not None else set()
+    converters: dict[str, Callable[[Any], Any]] = {
+        "debt_amount": money,
+        "current_amount": money,
+        "interest_amount": money,
+        "fees_amount": money,
+        "deliverymethod": delivery_method,
+        "status": lambda stage: stage or None,
+        "next_event_date": lambda value: local_date(value, tz),
+    }
+    values: dict[str, Any] = {}
+    for target, source in _SOURCES.items():
+        if source.startswith("State."):
+            name = source.removeprefix("State.")
+            if name not in state_sent:
+                continue
+            value = getattr(state, name)
+        elif source in payload.model_fields_set:
+            value = getattr(payload, source)
+        else:
+            continue
+        convert = converters.get(target)
+        values[target] = convert(value) if convert else value
+    if any(name in payload.model_fields_set for name in _AMOUNTS):
+        values["currency"] = currency(*(getattr(payload, name) for name in _AMOUNTS))
+    return values
+
+
 @registry.on(*DEBT_COLLECTION_EVENTS, payload=DebtCollectionPayload)
 async def upsert_debtcollection(ctx: HandlerContext, payload: DebtCollectionPayload) -> None:
     """Create or update the debtcollection: status, amounts, interest, next event, links.
 
-    Waits while the creditor is unknown; an event older than the last one applied changes
-    nothing.
+    Only the fields the payload carries are written. Waits while the creditor is unknown; an
+    event older than the last one applied changes nothing.
     """
     creditor = await require_creditor(ctx, payload.creditor_public_id)
     await lock(ctx.session, "debtcollection", payload.action_public_id)
@@ -69,23 +120,9 @@ async def upsert_debtcollection(ctx: HandlerContext, payload: DebtCollectionPayl
         ctx.touch("debtcollection", case.id)
         ctx.note(f"debtcollection {case.id}: older than the state applied, nothing changed")
         return
-    state = payload.state
-    tz = ctx.settings.timezone
-    values: dict[str, Any] = {
+    values = _carried_values(payload, tz=ctx.settings.timezone) | {
         "actionpublicid": payload.action_public_id,
         "creditor": creditor.id,
-        "status": state.stage if state and state.stage else None,
-        "debt_amount": money(payload.debt_amount),
-        "current_amount": money(payload.current_amount),
-        "interest_amount": money(payload.interest_amount),
-        "fees_amount": money(payload.fee_amount),
-        "currency": currency(payload.debt_amount, payload.current_amount, payload.original_amount),
-        "interest_percentage": payload.interest_percentage,
-        "interest_type": payload.interest_type,
-        "interest_start_days": payload.interest_start_in_days_after_due_date,
-        "next_event": state.next_event if state else None,
-        "next_event_date": local_date(state.next_event_date, tz) if state else None,
-        "deliverymethod": delivery_method(payload.delivery_method),
         "billecta_event_at": ctx.created,
         "billecta_error_message": None,
     }

@@ -103,7 +103,7 @@ async def update_autogiro_approval(ctx: HandlerContext, payload: DebtorPayload) 
     values = autogiro_values(payload.mandate, stage="failed" if failed else None)
     if failed:
         values["autogiro_active"] = False
-    message = text_of(ctx.secondary_content)
+    message = text_of(ctx.additional_data)
     values["autogiro_message"] = message or ("Autogiro approval failed" if failed else None)
     values["autogiro_updated_at"] = ctx.created
     assign(link, values)

@@ -1,4 +1,4 @@
-"""Invoice events: attest and state changes, reminder invoices, Autogiro withdrawals.
+"""Invoice events: attest and state changes, reminder invoices, Autogiro withdrawals, delivery.
 
 Invoice fields and status are written only through the invoice-state mapping
 (`invoices.state` via `invoices.refresh.apply_billecta_invoice`), never mapped here a second time.
@@ -15,7 +15,7 @@ from billecta_gateway.billecta.schemas import (
 )
 from billecta_gateway.db import next_gateway_id
 from billecta_gateway.invoices.refresh import apply_billecta_invoice, settle_related
-from billecta_gateway.invoices.state import is_credit_invoice
+from billecta_gateway.invoices.state import DELIVERY_METHOD_FROM_BILLECTA, is_credit_invoice
 from billecta_gateway.models import Creditor, Invoice
 from billecta_gateway.webhooks.handlers.common import (
     assign,
@@ -27,11 +27,34 @@ from billecta_gateway.webhooks.handlers.common import (
     require_invoice,
     text_of,
 )
-from billecta_gateway.webhooks.payloads import InvoiceActionPayload, ReminderInvoicePayload
+from billecta_gateway.webhooks.payloads import (
+    DeliveryStatusPayload,
+    InvoiceActionPayload,
+    ReminderInvoicePayload,
+)
 from billecta_gateway.webhooks.registry import HandlerContext, NotReady, registry
 
 # Stages of an action that is not an invoice yet (an order being edited).
 _NOT_AN_INVOICE = frozenset({None, "", "None", "Created", "Unknown"})
+
+# Events that carry the whole InvoiceActionView and are applied through the state mapping. For
+# a draft (an order not attested yet) they create no invoice: invoices are created at attest.
+INVOICE_STATE_EVENTS = (
+    "InvoiceActionAttested",
+    "InvoiceActionStateChanged",
+    "InvoiceActionPaid",
+    "InvoiceActionCreated",
+    "InvoiceActionUpdated",
+    "InvoiceActionReceived",
+    "InvoiceActionOpened",
+    "InvoiceActionViewed",
+)
+# Events that prove the invoice reached the debtor: they clear an "undelivered" note.
+DELIVERED_EVENTS = frozenset(
+    {"InvoiceActionReceived", "InvoiceActionOpened", "InvoiceActionViewed"}
+)
+UNDELIVERED_PREFIX = "Not delivered by "
+_LIME_TO_BILLECTA_DELIVERY = {v: k for k, v in DELIVERY_METHOD_FROM_BILLECTA.items()}
 
 
 async def _get_or_create_invoice(
@@ -68,13 +91,20 @@ async def _settle(ctx: HandlerContext, invoice: Invoice) -> None:
         ctx.touch(limetype, object_id)
 
 
-@registry.on("InvoiceActionAttested", "InvoiceActionStateChanged", payload=InvoiceActionPayload)
+def _keeps_error(ctx: HandlerContext, invoice: Invoice) -> bool:
+    """An "undelivered" note stays until an event shows the invoice was delivered."""
+    message = invoice.billecta_error_message or ""
+    return message.startswith(UNDELIVERED_PREFIX) and ctx.event_type not in DELIVERED_EVENTS
+
+
+@registry.on(*INVOICE_STATE_EVENTS, payload=InvoiceActionPayload)
 async def upsert_invoice(ctx: HandlerContext, payload: InvoiceActionPayload) -> None:
     """Create or update the invoice from Billecta's view: attested, sent, paid, credited...
 
     A credit note is linked to its original, which becomes `credited` with its order; a paid
-    invoice completes its order. Waits while the creditor, or a credit note's original, is
-    unknown; an event older than the last one applied changes nothing.
+    invoice (`InvoiceActionPaid`, or a state change to paid) completes its order. A draft's
+    events create nothing. Waits while the creditor, or a credit note's original, is unknown;
+    an event older than the last one applied changes nothing.
     """
     apid = payload.action_public_id
     stage = payload.state.stage if payload.state else None
@@ -102,7 +132,8 @@ async def upsert_invoice(ctx: HandlerContext, payload: InvoiceActionPayload) -> 
     await apply_billecta_invoice(
         ctx.session, invoice, payload, settings=ctx.settings, observed_at=ctx.created
     )
-    assign(invoice, {"billecta_error_message": None})
+    if not _keeps_error(ctx, invoice):
+        assign(invoice, {"billecta_error_message": None})
     await _settle(ctx, invoice)
     verb = "created" if created else "updated"
     ctx.note(f"invoice {invoice.id} {verb} ({invoice.invoicestatus or stage})")
@@ -187,8 +218,28 @@ async def update_autogiro_withdrawal(ctx: HandlerContext, payload: InvoiceAction
         invoice,
         {
             "autogiro_withdrawal_status": status,
-            "autogiro_withdrawal_message": text_of(ctx.secondary_content) or default_message,
+            "autogiro_withdrawal_message": text_of(ctx.additional_data) or default_message,
         },
     )
     ctx.touch("invoice", invoice.id)
     ctx.note(f"invoice {invoice.id}: Autogiro withdrawal {status}")
+
+
+@registry.on("UndeliveredInvoice", payload=DeliveryStatusPayload)
+async def record_delivery_status(ctx: HandlerContext, payload: DeliveryStatusPayload) -> None:
+    """Write "Not delivered by <method>: <Reason>" on the invoice; a delivered status clears it.
+
+    Waits while the invoice is unknown.
+    """
+    invoice = await require_invoice(ctx, payload.action_public_id)
+    ctx.touch("invoice", invoice.id)
+    current = invoice.billecta_error_message or ""
+    if payload.delivered:
+        if current.startswith(UNDELIVERED_PREFIX):
+            assign(invoice, {"billecta_error_message": None})
+        ctx.note(f"invoice {invoice.id}: delivered")
+        return
+    method = _LIME_TO_BILLECTA_DELIVERY.get(invoice.deliverymethod or "", "its delivery method")
+    reason = (payload.reason or "").strip() or "no reason given"
+    assign(invoice, {"billecta_error_message": f"{UNDELIVERED_PREFIX}{method}: {reason}"})
+    ctx.note(f"invoice {invoice.id}: not delivered by {method}")
