@@ -42,6 +42,7 @@ def build_billecta_client(settings: Settings, *, priority: Priority) -> Billecta
         rate_limit=settings.billecta_rate_limit,
         max_retries=settings.billecta_max_retries,
         default_priority=priority,
+        routes=settings.billecta_routes,
     )
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
+CREDENTIALS_REFUSED = "Billecta refused the credentials"
+
 
 class BillectaError(Exception):
     """Base class of every Billecta client error."""
@@ -49,3 +54,35 @@ class BillectaApiNotFoundException(BillectaApiRequestException):
 
     def __init__(self, message: str, *, method: str | None = None, path: str | None = None) -> None:
         super().__init__(message, status_code=404, retryable=False, method=method, path=path)
+
+
+class BillectaCredentialsRefused(BillectaApiRequestException):
+    """Billecta answered 401 or 403: the credentials are expired or wrong; never retried."""
+
+    def __init__(self, status_code: int, *, method: str, path: str, detail: str = "") -> None:
+        said = f": {detail}" if detail else ""
+        super().__init__(
+            f"{CREDENTIALS_REFUSED} ({status_code} to {method} {path}{said}); "
+            "renew BILLECTA_AUTHENTICATION",
+            status_code=status_code,
+            retryable=False,
+            method=method,
+            path=path,
+        )
+
+
+@dataclass(frozen=True)
+class CredentialsRefusal:
+    """The last 401/403 Billecta answered: status, route template and when."""
+
+    status_code: int
+    method: str
+    path: str
+    at: datetime
+
+    def describe(self) -> str:
+        """One line for an operator."""
+        return (
+            f"{CREDENTIALS_REFUSED} ({self.status_code} to {self.method} {self.path} "
+            f"at {self.at.isoformat(timespec='seconds')})"
+        )
