@@ -164,14 +164,25 @@ def effective_routes(routes_file: Path | None) -> RouteTable:
     return ROUTES if routes_file is None else load_route_overrides(routes_file)
 
 
-class RoutesSettings(BaseSettings):
-    """Only what `billecta-gateway routes` needs: the routes file, never a secret."""
+class BillectaToolSettings(BaseSettings):
+    """Only what `routes` and `check-billecta` need, so an operator can check Billecta with
+    nothing but test credentials (no database, no Lime keys)."""
 
     model_config = SettingsConfigDict(
         env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
     )
 
+    billecta_base_url: str | None = None
+    billecta_authentication: SecretStr | None = None
+    billecta_rate_limit: float | None = Field(default=None, gt=0)
+    billecta_timeout_seconds: float = Field(default=30.0, gt=0)
+    billecta_max_retries: int = Field(default=3, ge=0)
     billecta_routes_file: Path | None = None
+
+    @cached_property
+    def billecta_routes(self) -> RouteTable:
+        """The effective Billecta route table (built-in, with BILLECTA_ROUTES_FILE applied)."""
+        return effective_routes(self.billecta_routes_file)
 
 
 class DatabaseSettings(BaseSettings):

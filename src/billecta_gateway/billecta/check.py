@@ -92,7 +92,11 @@ class RouteCheck:
     def suggested_override(self) -> str | None:
         """The ``BILLECTA_ROUTES_FILE`` entry that applies the working alternative."""
         alternative = self.working_alternative
-        return None if alternative is None else override_toml(alternative.route)
+        if alternative is None:
+            return None
+        if alternative.route == ROUTES[self.route.name]:
+            return f"# remove [routes.{self.route.name}]: the built-in route answered"
+        return override_toml(alternative.route)
 
 
 @dataclass(frozen=True)
