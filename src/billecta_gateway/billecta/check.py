@@ -29,8 +29,12 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from billecta_gateway.billecta.client import BillectaClient, billecta_error_text
-from billecta_gateway.billecta.errors import BillectaApiRequestException, InvalidBillectaApiConfig
+from billecta_gateway.billecta.client import BillectaClient
+from billecta_gateway.billecta.errors import (
+    BillectaApiRequestException,
+    InvalidBillectaApiConfig,
+    billecta_error_text,
+)
 from billecta_gateway.billecta.routes import ALTERNATIVES, ROUTES, Route
 
 PRODUCTION_HOSTS = frozenset({"app.billecta.com", "api.billecta.com"})

@@ -9,10 +9,8 @@ refusal until a call succeeds again and tells an optional ``credentials_observer
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -28,12 +26,12 @@ from pydantic import BaseModel
 
 from billecta_gateway.billecta.api import BillectaApiMixin
 from billecta_gateway.billecta.errors import (
-    BillectaApiBadRequestException,
-    BillectaApiNotFoundException,
     BillectaApiRequestException,
-    BillectaCredentialsRefused,
     CredentialsRefusal,
     InvalidBillectaApiConfig,
+    billecta_error_text,
+    error_for_response,
+    parse_retry_after,
 )
 from billecta_gateway.billecta.limiter import ConcurrencyLimiter, Priority, RateLimiter
 from billecta_gateway.billecta.routes import (
@@ -49,9 +47,6 @@ logger = logging.getLogger("billecta_gateway.billecta")
 
 _ALLOWED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"})
 _AUTH_PREFIXES = ("Basic ", "SecureToken ")
-_MESSAGE_KEYS = ("Message", "message", "ErrorMessage", "error_message", "error", "Error", "title")
-_DETAIL_KEYS = ("ModelState", "modelState", "errors", "Errors")
-_MAX_ERROR_TEXT = 2000
 
 # Told when Billecta refuses the credentials (a refusal) or accepts them again (None).
 CredentialsObserver = Callable[[CredentialsRefusal | None], Awaitable[None]]
@@ -99,75 +94,6 @@ def _json_default(value: object) -> Any:
 def encode_payload(payload: Any) -> bytes:
     """JSON body for Billecta: models by alias without nulls, Decimals as numbers."""
     return json.dumps(payload, default=_json_default, ensure_ascii=False).encode()
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def billecta_error_text(response: httpx.Response) -> str:
-    """Billecta's own explanation from an error body (its message field, else the text)."""
-    raw = response.text.strip()
-    if not raw:
-        return ""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return raw[:_MAX_ERROR_TEXT]
-    if isinstance(data, str):
-        return data[:_MAX_ERROR_TEXT]
-    if not isinstance(data, dict):
-        return raw[:_MAX_ERROR_TEXT]
-    message = next((data[k] for k in _MESSAGE_KEYS if isinstance(data.get(k), str)), None)
-    details = next((data[k] for k in _DETAIL_KEYS if isinstance(data.get(k), dict)), None)
-    if message is None:
-        return raw[:_MAX_ERROR_TEXT]
-    if details:
-        parts = [
-            f"{field}: {'; '.join(map(str, errs)) if isinstance(errs, list) else errs}"
-            for field, errs in details.items()
-        ]
-        message = f"{message} ({', '.join(parts)})"
-    return str(message)[:_MAX_ERROR_TEXT]
-
-
-def _error_for(response: httpx.Response, method: str, path: str) -> BillectaApiRequestException:
-    status = response.status_code
-    text = billecta_error_text(response)
-    suffix = f": {text}" if text else ""
-    if status == 400:
-        return BillectaApiBadRequestException(
-            text or f"Billecta rejected {method} {path} (400 Bad Request)", method=method, path=path
-        )
-    if status == 404:
-        return BillectaApiNotFoundException(
-            f"Billecta found nothing at {method} {path}{suffix}", method=method, path=path
-        )
-    if status in (401, 403):
-        return BillectaCredentialsRefused(status, method=method, path=path, detail=text)
-    retryable = status in (408, 429) or status >= 500
-    return BillectaApiRequestException(
-        f"Billecta answered {status} to {method} {path}{suffix}",
-        status_code=status,
-        retryable=retryable,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")) if retryable else None,
-        method=method,
-        path=path,
-    )
 
 
 class BillectaClient(BillectaApiMixin):
@@ -449,7 +375,7 @@ class BillectaClient(BillectaApiMixin):
         response = await self._send(method, path, body, params, headers, priority, log_path)
         if 200 <= response.status_code < 300:
             return response
-        raise _error_for(response, method, path)
+        raise error_for_response(response, method, path)
 
     async def _credentials_answer(self, response: httpx.Response, method: str, path: str) -> None:
         status = response.status_code
@@ -541,3 +467,6 @@ def _parse_json(response: httpx.Response, method: str, path: str) -> Any:
                 path=path,
             ) from None
         return response.text
+
+
+__all__ = ["BillectaClient", "PriorityScope", "billecta_error_text", "parse_retry_after"]
