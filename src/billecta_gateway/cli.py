@@ -1,4 +1,5 @@
-"""`billecta-gateway` command line: api, worker, migrate, openapi, routes, sandbox, dev."""
+"""`billecta-gateway` command line: api, worker, migrate, openapi, routes, check-billecta,
+rebind-billecta, sandbox, dev."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from billecta_gateway.billecta.errors import InvalidBillectaApiConfig
-from billecta_gateway.config import ConfigurationError, Settings
+from billecta_gateway.billecta.routes import ROUTES, RouteTable
+from billecta_gateway.config import BillectaToolSettings, ConfigurationError, Settings
 
 DEFAULT_OPENAPI_PATH = Path("openapi/openapi.json")
 
@@ -113,32 +115,100 @@ def cmd_openapi(args: argparse.Namespace) -> None:
 ROUTES_START, ROUTES_END = "<!-- routes:start -->", "<!-- routes:end -->"
 
 
-def render_routes_table() -> str:
-    """The Markdown table of every Billecta route with its confidence."""
-    from billecta_gateway.billecta.routes import ROUTES
-
-    lines = ["| route | method | path | confidence |", "| --- | --- | --- | --- |"]
-    lines += [
-        f"| `{name}` | {route.method} | `{route.path}` | {route.confidence} |"
-        for name, route in sorted(ROUTES.items(), key=lambda item: (item[1].path, item[0]))
-    ]
+def render_routes_table(table: RouteTable = ROUTES) -> str:
+    """The Markdown table of every Billecta route with its confidence (overrides marked)."""
+    overrides = bool(table.overridden)
+    head = "| route | method | path | confidence |" + (" override |" if overrides else "")
+    lines = [head, "| --- | --- | --- | --- |" + (" --- |" if overrides else "")]
+    for name, route in sorted(table.items(), key=lambda item: (item[1].path, item[0])):
+        shown = overrides and route.query_params
+        query = "?" + "&".join(f"{q}=" for q in route.query_params) if shown else ""
+        row = f"| `{name}` | {route.method} | `{route.path}{query}` | {route.confidence} |"
+        if overrides:
+            row += " overridden |" if name in table.overridden else " |"
+        lines.append(row)
     return "\n".join(lines)
 
 
 def readme_with_routes(readme: str) -> str:
-    """`readme` with the routes section replaced by the current table."""
+    """`readme` with the routes section replaced by the built-in table."""
     head, _, rest = readme.partition(ROUTES_START)
     _, _, tail = rest.partition(ROUTES_END)
     return f"{head}{ROUTES_START}\n{render_routes_table()}\n{ROUTES_END}{tail}"
 
 
+def _tool_settings() -> BillectaToolSettings:
+    try:
+        settings = BillectaToolSettings()
+        _ = settings.billecta_routes
+    except InvalidBillectaApiConfig as exc:
+        print(f"billecta-gateway: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    return settings
+
+
 def cmd_routes(args: argparse.Namespace) -> None:
     if not args.readme:
-        print(render_routes_table())
+        # The effective table: what the client, the API and the worker call.
+        print(render_routes_table(_tool_settings().billecta_routes))
         return
     path = Path(args.readme)
     path.write_text(readme_with_routes(path.read_text(encoding="utf-8")), encoding="utf-8")
     print(f"updated the route table in {path}")
+
+
+# Probes are spaced like the client's requests; without BILLECTA_RATE_LIMIT, this many a second.
+CHECK_DEFAULT_RATE = 5.0
+
+
+def cmd_check_billecta(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.billecta.check import check_billecta, refuse_production, render_report
+    from billecta_gateway.billecta.client import BillectaClient
+
+    settings = _tool_settings()
+    base_url = args.base_url or settings.billecta_base_url or ""
+    auth = settings.billecta_authentication
+    try:
+        refuse_production(base_url, allow_production=args.allow_production)
+        client = BillectaClient(
+            base_url=base_url,
+            authentication=auth.get_secret_value() if auth else "",
+            timeout_seconds=settings.billecta_timeout_seconds,
+            max_concurrency=1,
+            interactive_reserved=0,
+            rate_limit=settings.billecta_rate_limit or CHECK_DEFAULT_RATE,
+            max_retries=settings.billecta_max_retries,
+            routes=settings.billecta_routes,
+        )
+    except InvalidBillectaApiConfig as exc:
+        print(f"billecta-gateway: {exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+    async def run() -> Any:
+        async with client:
+            return await check_billecta(client)
+
+    report = asyncio.run(run())
+    print(render_report(report), end="")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps(report.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    if not report.ok:
+        raise SystemExit(1)
+
+
+def cmd_rebind_billecta(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.binding.service import rebind_database
+
+    message, bound = asyncio.run(rebind_database(_settings(), confirmed=args.yes))
+    print(message)
+    if not bound:
+        raise SystemExit(1)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> None:
@@ -209,10 +279,40 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--no-seed", action="store_true", help="do not create the demo data")
     dev.set_defaults(func=cmd_dev)
 
-    routes = sub.add_parser("routes", help="print the Billecta route table (or update README.md)")
+    routes = sub.add_parser(
+        "routes",
+        help="print the effective Billecta route table, overrides marked (or update README.md "
+        "with the built-in one)",
+    )
     routes.add_argument("--readme", help="update the table between the markers in this file")
     routes.set_defaults(func=cmd_routes)
+    _add_billecta_commands(sub)
     return parser
+
+
+def _add_billecta_commands(sub: Any) -> None:
+    check = sub.add_parser(
+        "check-billecta",
+        help="probe every route of the effective table at Billecta with requests that cannot "
+        "change anything; exit 1 when a route is missing or the credentials are refused",
+    )
+    check.add_argument("--base-url", help="Billecta to check (default: BILLECTA_BASE_URL)")
+    check.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    check.add_argument(
+        "--allow-production",
+        action="store_true",
+        help="allow app.billecta.com / api.billecta.com (refused otherwise)",
+    )
+    check.set_defaults(func=cmd_check_billecta)
+
+    rebind = sub.add_parser(
+        "rebind-billecta",
+        help="bind the database to BILLECTA_BASE_URL after it was used with another Billecta",
+    )
+    rebind.add_argument(
+        "--yes", action="store_true", help="really rebind (without it: only show what would change)"
+    )
+    rebind.set_defaults(func=cmd_rebind_billecta)
 
 
 def main(argv: list[str] | None = None) -> None:

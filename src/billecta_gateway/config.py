@@ -13,6 +13,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from billecta_gateway.billecta.errors import InvalidBillectaApiConfig
+from billecta_gateway.billecta.overrides import load_route_overrides
+from billecta_gateway.billecta.routes import ROUTES, RouteTable
 
 
 class ConfigurationError(Exception):
@@ -53,6 +55,7 @@ class Settings(BaseSettings):
     billecta_rate_limit: float | None = Field(default=None, gt=0)
     billecta_timeout_seconds: float = Field(default=30.0, gt=0)
     billecta_max_retries: int = Field(default=3, ge=0)
+    billecta_routes_file: Path | None = None
 
     lime_api_keys: SecretCsvList = Field(default_factory=list)
     webhook_header_name: str = "x-api-key"
@@ -126,6 +129,8 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "BILLECTA_INTERACTIVE_RESERVED must be smaller than BILLECTA_MAX_CONCURRENCY"
             )
+        # A routes file that cannot be applied stops start-up, naming the route.
+        _ = self.billecta_routes
         unknown = set(self.sync_on_change) - SYNC_ON_CHANGE_LIMETYPES
         if unknown:
             raise ConfigurationError(
@@ -133,6 +138,11 @@ class Settings(BaseSettings):
                 f"allowed: {', '.join(sorted(SYNC_ON_CHANGE_LIMETYPES))}"
             )
         return self
+
+    @cached_property
+    def billecta_routes(self) -> RouteTable:
+        """The effective Billecta route table (built-in, with BILLECTA_ROUTES_FILE applied)."""
+        return effective_routes(self.billecta_routes_file)
 
     @cached_property
     def timezone(self) -> ZoneInfo:
@@ -147,6 +157,32 @@ class Settings(BaseSettings):
             values.append(auth)
             values.append(auth.split(" ", 1)[-1])
         return [v for v in values if v]
+
+
+def effective_routes(routes_file: Path | None) -> RouteTable:
+    """The built-in route table, with the overrides of ``routes_file`` when one is given."""
+    return ROUTES if routes_file is None else load_route_overrides(routes_file)
+
+
+class BillectaToolSettings(BaseSettings):
+    """Only what `routes` and `check-billecta` need, so an operator can check Billecta with
+    nothing but test credentials (no database, no Lime keys)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
+    )
+
+    billecta_base_url: str | None = None
+    billecta_authentication: SecretStr | None = None
+    billecta_rate_limit: float | None = Field(default=None, gt=0)
+    billecta_timeout_seconds: float = Field(default=30.0, gt=0)
+    billecta_max_retries: int = Field(default=3, ge=0)
+    billecta_routes_file: Path | None = None
+
+    @cached_property
+    def billecta_routes(self) -> RouteTable:
+        """The effective Billecta route table (built-in, with BILLECTA_ROUTES_FILE applied)."""
+        return effective_routes(self.billecta_routes_file)
 
 
 class DatabaseSettings(BaseSettings):

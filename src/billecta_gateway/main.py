@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ import billecta_gateway.decorators  # noqa: F401  (registers the ingestion hooks
 from billecta_gateway import __version__
 from billecta_gateway.auth import require_api_key
 from billecta_gateway.billecta import BillectaClient, Priority
+from billecta_gateway.binding.dependencies import require_billecta_binding
+from billecta_gateway.binding.service import credentials_recorder
 from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker
 from billecta_gateway.errors import install_error_handlers
@@ -42,6 +45,7 @@ def build_billecta_client(settings: Settings, *, priority: Priority) -> Billecta
         rate_limit=settings.billecta_rate_limit,
         max_retries=settings.billecta_max_retries,
         default_priority=priority,
+        routes=settings.billecta_routes,
     )
 
 
@@ -62,6 +66,12 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.billecta = build_billecta_client(settings, priority=Priority.INTERACTIVE)
+        # Read at call time: tests swap the sessionmaker after the lifespan started.
+        app.state.billecta.credentials_observer = credentials_recorder(
+            lambda: app.state.sessionmaker
+        )
+        app.state.billecta_bound = False
+        app.state.binding_lock = asyncio.Lock()
         app.state.queue = create_queue(settings)
         app.state.intake = await Intake.open(engine, max_size=settings.database_pool_size)
         try:
@@ -96,7 +106,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.include_router(
             router,
             prefix=PREFIX,
-            dependencies=[Depends(require_api_key)],
+            dependencies=[Depends(require_api_key), Depends(require_billecta_binding)],
             responses=ERROR_RESPONSES,
         )
     if settings.cors_allowed_origins:

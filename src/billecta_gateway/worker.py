@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 import billecta_gateway.decorators  # noqa: F401  (jobs re-run ingestion hooks' work)
 from billecta_gateway.billecta import BillectaClient, Priority
+from billecta_gateway.binding.service import bind_process
 from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker, session_scope
 from billecta_gateway.idempotency import purge_expired
@@ -136,6 +137,8 @@ def _startup(settings: Settings) -> Any:
         # A mapping naming a field that does not exist stops the worker at start-up.
         ctx["lime_schema"] = LimeSchema.load(settings.lime_schema_file)
         ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
+        # Another Billecta than the database's stops the worker here (binding/service.py).
+        await bind_process(ctx["sessionmaker"], ctx["billecta"])
         logger.info("worker started")
 
     return on_startup

@@ -163,12 +163,37 @@ async def test_every_client_method_works_against_the_sandbox(
     assert sandbox.requests.statuses.keys() == {200}
 
 
-async def test_unknown_route_is_404(control: httpx.AsyncClient, billecta: BillectaClient) -> None:
-    response = await control.get("/v1/debtors/everyone", headers={"Authorization": AUTH})
+async def test_unknown_route_is_asp_net_404(
+    control: httpx.AsyncClient, billecta: BillectaClient
+) -> None:
+    response = await control.get("/v1/debtors/everyone?x=1", headers={"Authorization": AUTH})
     assert response.status_code == 404
-    assert "No HTTP resource" in response.json()["Message"]
+    assert response.json() == {
+        "Message": "No HTTP resource was found that matches the request URI "
+        "'http://sandbox/v1/debtors/everyone?x=1'.",
+        "MessageDetail": "No action was found on the controller 'debtors' that matches the name "
+        "'everyone'.",
+    }
+    unknown = await control.get("/v1/nothing/here", headers={"Authorization": AUTH})
+    assert unknown.json()["MessageDetail"] == (
+        "No type was found that matches the controller named 'nothing'."
+    )
     with pytest.raises(BillectaApiNotFoundException):
+        await billecta.handle_api_request("GET", "/v1/debtors/everyone")
+
+
+async def test_a_known_path_with_another_method_is_asp_net_405(
+    control: httpx.AsyncClient, billecta: BillectaClient
+) -> None:
+    response = await control.request("PATCH", "/v1/debtors/debtor", headers={"Authorization": AUTH})
+    assert response.status_code == 405
+    assert response.json() == {
+        "Message": "The requested resource does not support http method 'PATCH'."
+    }
+    assert response.headers["Allow"] == "POST, PUT"
+    with pytest.raises(BillectaApiRequestException) as raised:
         await billecta.handle_api_request("PATCH", "/v1/debtors/debtor")
+    assert raised.value.status_code == 405 and not raised.value.retryable
 
 
 @pytest.mark.parametrize("header", [None, "SecureToken wrong", "Basic " + AUTH.split(" ")[1]])
@@ -246,11 +271,24 @@ async def test_unknown_enum_name_is_400_and_integer_codes_are_accepted(
     assert debtor.debtor_type == "Company"
 
 
-async def test_query_parameters_the_route_needs_are_required(control: httpx.AsyncClient) -> None:
+async def test_a_missing_query_parameter_selects_no_action_as_asp_net_does(
+    control: httpx.AsyncClient,
+) -> None:
     response = await control.get(
         f"/v1/debtors/debtorbyexternalid/{CID}", headers={"Authorization": AUTH}
     )
-    assert response.status_code == 400 and "externalid" in response.json()["Message"]
+    assert response.status_code == 404
+    assert response.json()["MessageDetail"] == (
+        "No action was found on the controller 'debtors' that matches the request."
+    )
+    postpone = await control.put(
+        f"/v1/invoice/postpone/{CID}?days=3", headers={"Authorization": AUTH}
+    )
+    assert postpone.status_code == 404 and "No action was found" in postpone.text
+    optional = await control.post(
+        f"/v1/payments/swish/{CID}?phone=0", headers={"Authorization": AUTH}
+    )
+    assert "No action was found" not in optional.text
 
 
 async def test_a_request_for_an_unknown_object_is_404(billecta: BillectaClient) -> None:

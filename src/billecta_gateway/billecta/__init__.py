@@ -5,11 +5,13 @@ from billecta_gateway.billecta.errors import (
     BillectaApiBadRequestException,
     BillectaApiNotFoundException,
     BillectaApiRequestException,
+    BillectaCredentialsRefused,
     BillectaError,
+    CredentialsRefusal,
     InvalidBillectaApiConfig,
 )
 from billecta_gateway.billecta.limiter import Priority
-from billecta_gateway.billecta.routes import ROUTES, Route, find_route
+from billecta_gateway.billecta.routes import ROUTES, Route, RouteTable, find_route
 
 __all__ = [
     "ROUTES",
@@ -17,10 +19,13 @@ __all__ = [
     "BillectaApiNotFoundException",
     "BillectaApiRequestException",
     "BillectaClient",
+    "BillectaCredentialsRefused",
     "BillectaError",
+    "CredentialsRefusal",
     "InvalidBillectaApiConfig",
     "Priority",
     "PriorityScope",
     "Route",
+    "RouteTable",
     "find_route",
 ]

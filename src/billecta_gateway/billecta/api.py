@@ -1,4 +1,4 @@
-"""Typed Billecta operations; every path comes from the route table (``ROUTES``)."""
+"""Typed Billecta operations; every path comes from the client's effective route table."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from billecta_gateway.billecta.errors import (
     BillectaApiNotFoundException,
     BillectaApiRequestException,
 )
-from billecta_gateway.billecta.routes import ROUTES, Route
+from billecta_gateway.billecta.routes import ROUTES, Route, RouteTable
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -70,8 +70,24 @@ def _optional_created_id(route: Route, data: Any) -> str | None:
     return None if data is None else _created_id(route, data)
 
 
+def _days_until(route: Route, base: datetime | None, new_date: date) -> str:
+    """The number of days from Billecta's next event to ``new_date``, for ``postpone_by=days``."""
+    if base is None:
+        raise _shape_error(route, "postpone by days needs the next event date, Billecta sent none")
+    days = (new_date - base.date()).days
+    if days < 1:
+        raise _shape_error(route, f"{new_date} is not after the next event ({base.date()})")
+    return str(days)
+
+
 class BillectaApiMixin:
-    """The typed Billecta calls the gateway makes; each goes through one ``ROUTES`` entry."""
+    """The typed Billecta calls the gateway makes; each goes through one ``routes`` entry.
+
+    ``routes`` is the effective table (the built-in ``ROUTES`` with the overrides of
+    ``BILLECTA_ROUTES_FILE``); callers always pass parameters by the built-in names.
+    """
+
+    routes: RouteTable = ROUTES
 
     async def _call(
         self,
@@ -93,13 +109,13 @@ class BillectaApiMixin:
         raise NotImplementedError
 
     async def _get(self, name: str, model: type[M], **path: str) -> M:
-        route = ROUTES[name]
+        route = self.routes[name]
         return _one(route, model, await self._call(route, path))
 
     async def _list(
         self, name: str, model: type[M], params: Mapping[str, str] | None = None, **path: str
     ) -> list[M]:
-        route = ROUTES[name]
+        route = self.routes[name]
         return _many(route, model, await self._call(route, path, params=params))
 
     async def _do(
@@ -109,7 +125,7 @@ class BillectaApiMixin:
         params: Mapping[str, str] | None = None,
         **path: str,
     ) -> Any:
-        return await self._call(ROUTES[name], path, payload=payload, params=params)
+        return await self._call(self.routes[name], path, payload=payload, params=params)
 
     # Creditors
 
@@ -145,7 +161,7 @@ class BillectaApiMixin:
 
     async def create_debtor(self, debtor: s.BillectaDebtor) -> str:
         """Create a debtor; returns its DebtorPublicId."""
-        route = ROUTES["create_debtor"]
+        route = self.routes["create_debtor"]
         return _created_id(route, await self._call(route, payload=debtor))
 
     async def update_debtor(self, debtor: s.BillectaDebtor) -> None:
@@ -160,7 +176,7 @@ class BillectaApiMixin:
         self, creditor_public_id: str, external_id: str
     ) -> s.BillectaDebtor | None:
         """The creditor's debtor with this ``DebtorExternalId``, or None when there is none."""
-        route = ROUTES["get_debtor_by_external_id"]
+        route = self.routes["get_debtor_by_external_id"]
         try:
             data = await self._call(
                 route,
@@ -185,7 +201,7 @@ class BillectaApiMixin:
 
     async def create_product(self, product: s.BillectaProduct) -> str:
         """Create a product; returns its ProductPublicId."""
-        route = ROUTES["create_product"]
+        route = self.routes["create_product"]
         return _created_id(route, await self._call(route, payload=product))
 
     async def update_product(self, product: s.BillectaProduct) -> None:
@@ -202,7 +218,7 @@ class BillectaApiMixin:
         self, creditor_public_id: str, external_id: str
     ) -> s.BillectaProduct | None:
         """The creditor's product with this ``ProductExternalId``, or None when there is none."""
-        route = ROUTES["get_product_by_external_id"]
+        route = self.routes["get_product_by_external_id"]
         try:
             data = await self._call(
                 route,
@@ -221,7 +237,7 @@ class BillectaApiMixin:
 
     async def create_invoice_action(self, entry: s.BillectaInvoiceActionEntry) -> str:
         """Create an unattested invoice action (an order); returns its ActionPublicId."""
-        route = ROUTES["create_invoice_action"]
+        route = self.routes["create_invoice_action"]
         return _created_id(route, await self._call(route, payload=entry))
 
     async def update_invoice_action(
@@ -273,7 +289,7 @@ class BillectaApiMixin:
 
     async def search_actions(self, search: s.BillectaSearch) -> s.BillectaSearchResult:
         """Search invoices and other actions (invoice number or OCR, dates, debtors...)."""
-        route = ROUTES["search_actions"]
+        route = self.routes["search_actions"]
         return _one(route, s.BillectaSearchResult, await self._call(route, payload=search))
 
     async def register_payment(self, payment: s.BillectaRegisterPayment) -> None:
@@ -301,9 +317,15 @@ class BillectaApiMixin:
         await self._do("resume_invoice", action_public_id=action_public_id)
 
     async def postpone_invoice(self, action_public_id: str, new_date: date) -> None:
-        """Move an invoice's next event to ``new_date``."""
+        """Move an invoice's next event to ``new_date`` (as a date, or in days from it)."""
+        route = self.routes["postpone_invoice"]
+        value = _day(new_date)
+        if route.postpone_by == "days":
+            action = await self.get_invoice_action(action_public_id)
+            base = (action.state.next_event_date if action.state else None) or action.due_date
+            value = _days_until(route, base, new_date)
         await self._do(
-            "postpone_invoice", params={"date": _day(new_date)}, action_public_id=action_public_id
+            "postpone_invoice", params={"date": value}, action_public_id=action_public_id
         )
 
     async def get_invoice_events(self, action_public_id: str) -> list[s.BillectaActionEvent]:
@@ -314,27 +336,29 @@ class BillectaApiMixin:
 
     async def create_reminder_invoice(self, reminder: s.BillectaSendReminderInvoice) -> str | None:
         """Create and send a reminder invoice; its public id when Billecta returns one."""
-        route = ROUTES["create_reminder_invoice"]
+        route = self.routes["create_reminder_invoice"]
         return _optional_created_id(route, await self._call(route, payload=reminder))
 
     async def send_invoice_to_debt_collection(
         self, entry: s.BillectaDebtCollectionFromInvoiceEntry
     ) -> str | None:
         """Hand an invoice over to debt collection; the new action id when Billecta returns one."""
-        route = ROUTES["send_invoice_to_debt_collection"]
+        route = self.routes["send_invoice_to_debt_collection"]
         return _optional_created_id(route, await self._call(route, payload=entry))
 
     # Files
 
     async def get_file_bytes(self, file_public_id: str) -> bytes:
         """A file's content (e.g. an invoice PDF)."""
-        return await self._call_bytes(ROUTES["get_file_bytes"], {"file_public_id": file_public_id})
+        return await self._call_bytes(
+            self.routes["get_file_bytes"], {"file_public_id": file_public_id}
+        )
 
     async def get_file_object(
         self, file_public_id: str, *, include_data: bool = True
     ) -> s.BillectaFile:
         """A file's metadata, with its base64 content when ``include_data``."""
-        route = ROUTES["get_file_object"]
+        route = self.routes["get_file_object"]
         data = await self._call(
             route,
             {"file_public_id": file_public_id},
@@ -359,11 +383,14 @@ class BillectaApiMixin:
         await self._do("cancel_debt_collection", action_public_id=action_public_id)
 
     async def postpone_debt_collection(self, action_public_id: str, new_date: date) -> None:
-        """Move a debt collection case's next event to ``new_date``."""
+        """Move a debt collection case's next event to ``new_date`` (a date, or in days)."""
+        route = self.routes["postpone_debt_collection"]
+        value = _day(new_date)
+        if route.postpone_by == "days":
+            case = await self.get_debt_collection_action(action_public_id)
+            value = _days_until(route, case.state.next_event_date if case.state else None, new_date)
         await self._do(
-            "postpone_debt_collection",
-            params={"date": _day(new_date)},
-            action_public_id=action_public_id,
+            "postpone_debt_collection", params={"date": value}, action_public_id=action_public_id
         )
 
     async def send_to_bailiff(self, action_public_id: str) -> None:
@@ -403,14 +430,14 @@ class BillectaApiMixin:
             to_date=to_date,
             action_public_id_filter=list(action_public_ids) if action_public_ids else None,
         )
-        route = ROUTES["get_incoming_payments"]
+        route = self.routes["get_incoming_payments"]
         return _many(route, s.BillectaIncomingPayment, await self._call(route, payload=request))
 
     async def match_payments(
         self, creditor_public_id: str, matches: Sequence[s.BillectaPaymentMatch]
     ) -> list[s.BillectaPaymentMatchResult]:
         """Use unhandled payments on invoices; one result per match (never re-sent)."""
-        route = ROUTES["match_payments"]
+        route = self.routes["match_payments"]
         data = await self._call(
             route, {"creditor_public_id": creditor_public_id}, payload=list(matches)
         )
@@ -458,7 +485,7 @@ class BillectaApiMixin:
         self, action_public_id: str, phone: str, message: str | None = None
     ) -> str:
         """Push a Swish payment request for an invoice; returns the request token."""
-        route = ROUTES["create_swish_request"]
+        route = self.routes["create_swish_request"]
         params = {"phone": phone} | ({"message": message} if message else {})
         data = await self._call(route, {"action_public_id": action_public_id}, params=params)
         return _created_id(route, data)

@@ -2,15 +2,15 @@
 
 Only idempotent calls (GET, PUT, DELETE, HEAD, unless the route table says otherwise) are
 retried here; a POST that failed is raised to the caller, whose job decides what to do.
+A 401 or 403 is ``BillectaCredentialsRefused`` (permanent); the client remembers the last
+refusal until a call succeeds again and tells an optional ``credentials_observer``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -26,22 +26,30 @@ from pydantic import BaseModel
 
 from billecta_gateway.billecta.api import BillectaApiMixin
 from billecta_gateway.billecta.errors import (
-    BillectaApiBadRequestException,
-    BillectaApiNotFoundException,
     BillectaApiRequestException,
+    CredentialsRefusal,
     InvalidBillectaApiConfig,
+    billecta_error_text,
+    error_for_response,
+    parse_retry_after,
 )
 from billecta_gateway.billecta.limiter import ConcurrencyLimiter, Priority, RateLimiter
-from billecta_gateway.billecta.routes import IDEMPOTENT_METHODS, Route, find_route
+from billecta_gateway.billecta.routes import (
+    IDEMPOTENT_METHODS,
+    ROUTES,
+    Route,
+    RouteTable,
+    wire_query,
+)
 from billecta_gateway.billecta.schemas import decimal_to_number
 
 logger = logging.getLogger("billecta_gateway.billecta")
 
 _ALLOWED_METHODS = frozenset({"GET", "POST", "PUT", "DELETE", "HEAD", "PATCH"})
 _AUTH_PREFIXES = ("Basic ", "SecureToken ")
-_MESSAGE_KEYS = ("Message", "message", "ErrorMessage", "error_message", "error", "Error", "title")
-_DETAIL_KEYS = ("ModelState", "modelState", "errors", "Errors")
-_MAX_ERROR_TEXT = 2000
+
+# Told when Billecta refuses the credentials (a refusal) or accepts them again (None).
+CredentialsObserver = Callable[[CredentialsRefusal | None], Awaitable[None]]
 
 _current_priority: ContextVar[Priority | None] = ContextVar("billecta_priority", default=None)
 
@@ -88,75 +96,6 @@ def encode_payload(payload: Any) -> bytes:
     return json.dumps(payload, default=_json_default, ensure_ascii=False).encode()
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delay-seconds or HTTP-date)."""
-    if not value or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        seconds = float(text)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - datetime.now(UTC)).total_seconds())
-    return max(0.0, seconds) if math.isfinite(seconds) else None
-
-
-def billecta_error_text(response: httpx.Response) -> str:
-    """Billecta's own explanation from an error body (its message field, else the text)."""
-    raw = response.text.strip()
-    if not raw:
-        return ""
-    try:
-        data = json.loads(raw)
-    except ValueError:
-        return raw[:_MAX_ERROR_TEXT]
-    if isinstance(data, str):
-        return data[:_MAX_ERROR_TEXT]
-    if not isinstance(data, dict):
-        return raw[:_MAX_ERROR_TEXT]
-    message = next((data[k] for k in _MESSAGE_KEYS if isinstance(data.get(k), str)), None)
-    details = next((data[k] for k in _DETAIL_KEYS if isinstance(data.get(k), dict)), None)
-    if message is None:
-        return raw[:_MAX_ERROR_TEXT]
-    if details:
-        parts = [
-            f"{field}: {'; '.join(map(str, errs)) if isinstance(errs, list) else errs}"
-            for field, errs in details.items()
-        ]
-        message = f"{message} ({', '.join(parts)})"
-    return str(message)[:_MAX_ERROR_TEXT]
-
-
-def _error_for(response: httpx.Response, method: str, path: str) -> BillectaApiRequestException:
-    status = response.status_code
-    text = billecta_error_text(response)
-    suffix = f": {text}" if text else ""
-    if status == 400:
-        return BillectaApiBadRequestException(
-            text or f"Billecta rejected {method} {path} (400 Bad Request)", method=method, path=path
-        )
-    if status == 404:
-        return BillectaApiNotFoundException(
-            f"Billecta found nothing at {method} {path}{suffix}", method=method, path=path
-        )
-    if status in (401, 403):
-        suffix += " (check BILLECTA_AUTHENTICATION)"
-    retryable = status in (408, 429) or status >= 500
-    return BillectaApiRequestException(
-        f"Billecta answered {status} to {method} {path}{suffix}",
-        status_code=status,
-        retryable=retryable,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")) if retryable else None,
-        method=method,
-        path=path,
-    )
-
-
 class BillectaClient(BillectaApiMixin):
     """Async client for Billecta's REST API v1, owning one ``httpx.AsyncClient``.
 
@@ -174,6 +113,8 @@ class BillectaClient(BillectaApiMixin):
         interactive_reserved: int = 4,
         rate_limit: float | None = None,
         max_retries: int = 3,
+        routes: RouteTable = ROUTES,
+        credentials_observer: CredentialsObserver | None = None,
         default_priority: Priority = Priority.INTERACTIVE,
         retry_base_delay: float = 0.5,
         retry_max_delay: float = 30.0,
@@ -199,6 +140,11 @@ class BillectaClient(BillectaApiMixin):
         if max_retries < 0:
             raise ValueError("max_retries must not be negative")
         self._base_url = base_url.strip().rstrip("/")
+        self.routes = routes
+        self.credentials_observer = credentials_observer
+        self.credentials_refused: CredentialsRefusal | None = None
+        # None until the first answer: the observer hears the first acceptance too.
+        self._credentials_accepted: bool | None = None
         self._max_retries = max_retries
         self._default_priority = default_priority
         self._retry_base_delay = retry_base_delay
@@ -228,6 +174,11 @@ class BillectaClient(BillectaApiMixin):
             f"max_concurrency={self._slots.max_concurrency}, "
             f"interactive_reserved={self._slots.interactive_reserved}, rate_limit={rate})"
         )
+
+    @property
+    def base_url(self) -> str:
+        """The Billecta base URL, without a trailing slash."""
+        return self._base_url
 
     @property
     def limiter(self) -> ConcurrencyLimiter:
@@ -298,7 +249,13 @@ class BillectaClient(BillectaApiMixin):
     ) -> Any:
         path = route.url(**(path_params or {}))
         response = await self._execute(
-            route.method, path, payload, params, None, route.idempotent, route.path
+            route.method,
+            path,
+            payload,
+            wire_query(route, params),
+            None,
+            route.idempotent,
+            route.path,
         )
         return _parse_json(response, route.method, path)
 
@@ -311,12 +268,18 @@ class BillectaClient(BillectaApiMixin):
     ) -> bytes:
         path = route.url(**(path_params or {}))
         response = await self._execute(
-            route.method, path, None, params, None, route.idempotent, route.path, "*/*"
+            route.method,
+            path,
+            None,
+            wire_query(route, params),
+            None,
+            route.idempotent,
+            route.path,
+            "*/*",
         )
         return response.content
 
-    @staticmethod
-    def _check(method: str, url_extension: str) -> tuple[str, str, Route | None]:
+    def _check(self, method: str, url_extension: str) -> tuple[str, str, Route | None]:
         if not isinstance(method, str) or method.upper() not in _ALLOWED_METHODS:
             raise ValueError(f"unsupported HTTP method {method!r}")
         if not isinstance(url_extension, str) or not url_extension.strip():
@@ -327,7 +290,7 @@ class BillectaClient(BillectaApiMixin):
         if not path.startswith("/"):
             path = "/" + path
         verb = method.upper()
-        found = find_route(verb, path)
+        found = self.routes.find(verb, path)
         return verb, path, found[0] if found else None
 
     def _resolve_priority(self, priority: Priority | None) -> Priority:
@@ -375,7 +338,67 @@ class BillectaClient(BillectaApiMixin):
                 )
                 await self._sleep(delay)
 
+    async def send_raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+    ) -> httpx.Response:
+        """One request under the client's limits, answered as is whatever its status.
+
+        For probes (``billecta-gateway check-billecta``): only a 429 is repeated, after the
+        wait Billecta asks for, since Billecta did not act on the refused request.
+        """
+        attempt = 0
+        priority = self._resolve_priority(None)
+        while True:
+            response = await self._send(method, path, content, params, None, priority, path)
+            if response.status_code != 429 or attempt >= self._max_retries:
+                return response
+            attempt += 1
+            await self._sleep(
+                self._retry_delay(attempt, parse_retry_after(response.headers.get("Retry-After")))
+            )
+
     async def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        priority: Priority,
+        log_path: str,
+    ) -> httpx.Response:
+        response = await self._send(method, path, body, params, headers, priority, log_path)
+        if 200 <= response.status_code < 300:
+            return response
+        raise error_for_response(response, method, path)
+
+    async def _credentials_answer(self, response: httpx.Response, method: str, path: str) -> None:
+        status = response.status_code
+        if status in (401, 403):
+            refusal = CredentialsRefusal(status, method, path, datetime.now(UTC))
+            self.credentials_refused = refusal
+            self._credentials_accepted = False
+            await self._tell(refusal)
+        elif 200 <= status < 300 and self._credentials_accepted is not True:
+            self.credentials_refused = None
+            self._credentials_accepted = True
+            await self._tell(None)
+
+    async def _tell(self, refusal: CredentialsRefusal | None) -> None:
+        if self.credentials_observer is None:
+            return
+        try:
+            await self.credentials_observer(refusal)
+        except Exception as exc:
+            # Recording the state is a courtesy to the operator; the call's answer stands.
+            logger.warning("could not record the Billecta credentials state: %s", exc)
+
+    async def _send(
         self,
         method: str,
         path: str,
@@ -426,9 +449,8 @@ class BillectaClient(BillectaApiMixin):
         status = response.status_code
         level = logging.WARNING if status == 429 or status >= 500 else logging.INFO
         logger.log(level, "billecta %s %s -> %d in %.0f ms", method, log_path, status, elapsed)
-        if 200 <= status < 300:
-            return response
-        raise _error_for(response, method, path)
+        await self._credentials_answer(response, method, log_path)
+        return response
 
 
 def _parse_json(response: httpx.Response, method: str, path: str) -> Any:
@@ -445,3 +467,6 @@ def _parse_json(response: httpx.Response, method: str, path: str) -> Any:
                 path=path,
             ) from None
         return response.text
+
+
+__all__ = ["BillectaClient", "PriorityScope", "billecta_error_text", "parse_retry_after"]

@@ -4,12 +4,16 @@ The client and the Billecta simulator both read this table, so a path that turns
 is corrected in one line. ``confidence`` says how sure each path is (see billecta-api.md):
 CONFIRMED (Billecta-derived source), CONFIRMED-3P (third-party clients), SPEC (the reference
 integration documents it), UNCONFIRMED (the operation exists, the URL is a best guess).
+``evidence`` records, for the routes with counter-evidence (billecta-api.md §6.4), why the path
+is suspect; ``billecta-gateway check-billecta`` settles them against Billecta's test
+environment, and ``BILLECTA_ROUTES_FILE`` corrects one without a release (``overrides.py``).
 """
 
 from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterator, Mapping
 from dataclasses import InitVar, dataclass, field
 from typing import Literal
 from urllib.parse import quote, unquote
@@ -20,8 +24,13 @@ from billecta_gateway.billecta import schemas as s
 
 Confidence = Literal["CONFIRMED", "CONFIRMED-3P", "SPEC", "UNCONFIRMED"]
 HttpMethod = Literal["GET", "POST", "PUT", "DELETE", "HEAD"]
+HTTP_METHODS: tuple[HttpMethod, ...] = ("GET", "POST", "PUT", "DELETE", "HEAD")
+# How a postpone route takes its argument: the new date, or a number of days.
+PostponeBy = Literal["date", "days"]
+POSTPONE_QUERY: dict[PostponeBy, str] = {"date": "date", "days": "days"}
 
 IDEMPOTENT_METHODS: frozenset[str] = frozenset({"GET", "PUT", "DELETE", "HEAD"})
+PATH_PREFIX = "/v1/"
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,8 @@ class Route:
     """One Billecta operation: method, path template, models and how sure the path is.
 
     ``idempotent`` follows the method (GET, PUT, DELETE, HEAD) unless ``idempotent_override``
-    says otherwise; the client retries only idempotent routes on its own.
+    says otherwise; the client retries only idempotent routes on its own. ``postpone_by`` is set
+    on the two postpone routes only. ``evidence`` is one line on why a suspect path may be wrong.
     """
 
     name: str
@@ -42,6 +52,8 @@ class Route:
     response_is_list: bool = False
     returns_bytes: bool = False
     query_params: tuple[str, ...] = ()
+    postpone_by: PostponeBy | None = None
+    evidence: str = ""
     idempotent_override: InitVar[bool | None] = None
     idempotent: bool = field(init=False)
     path_params: tuple[str, ...] = field(init=False)
@@ -63,6 +75,32 @@ class Route:
         object.__setattr__(self, "idempotent", idempotent)
         object.__setattr__(self, "path_params", params)
         object.__setattr__(self, "_pattern", re.compile(f"^{regex}/?$", re.IGNORECASE))
+
+    def with_changes(
+        self,
+        *,
+        method: HttpMethod | None = None,
+        path: str | None = None,
+        query_params: tuple[str, ...] | None = None,
+        postpone_by: PostponeBy | None = None,
+    ) -> Route:
+        """The same operation (models, idempotency) at another method, path or query."""
+        return Route(
+            self.name,
+            method or self.method,
+            self.path if path is None else path,
+            self.confidence,
+            request_model=self.request_model,
+            response_model=self.response_model,
+            request_is_list=self.request_is_list,
+            response_is_list=self.response_is_list,
+            returns_bytes=self.returns_bytes,
+            query_params=self.query_params if query_params is None else query_params,
+            postpone_by=postpone_by or self.postpone_by,
+            evidence=self.evidence,
+            # Whether an operation may be repeated does not change with its verb.
+            idempotent_override=self.idempotent,
+        )
 
     def url(self, **params: str) -> str:
         """Fill the template, URL-quoting every path parameter."""
@@ -86,17 +124,53 @@ class Route:
         return {k: unquote(v) for k, v in found.groupdict().items()}
 
 
-def _routes(*routes: Route) -> dict[str, Route]:
+class RouteTable(Mapping[str, Route]):
+    """Routes by name; ``overridden`` names the ones a routes file changed."""
+
+    def __init__(
+        self, routes: Mapping[str, Route], *, overridden: frozenset[str] = frozenset()
+    ) -> None:
+        self._routes = dict(routes)
+        self.overridden = overridden
+
+    def __getitem__(self, name: str) -> Route:
+        return self._routes[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._routes)
+
+    def __len__(self) -> int:
+        return len(self._routes)
+
+    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route (and its path parameters) serving ``method`` and ``path``, if any."""
+        wanted = method.upper()
+        for route in self._routes.values():
+            if route.method != wanted:
+                continue
+            params = route.match(path)
+            if params is not None:
+                return route, params
+        return None
+
+    def methods_at(self, path: str) -> list[str]:
+        """The methods of every route whose template fits ``path``."""
+        return sorted(
+            {route.method for route in self._routes.values() if route.match(path) is not None}
+        )
+
+
+def _routes(*routes: Route) -> RouteTable:
     table: dict[str, Route] = {}
     for route in routes:
         if route.name in table:
             raise ValueError(f"duplicate route name {route.name}")
         table[route.name] = route
-    return table
+    return RouteTable(table)
 
 
 # fmt: off
-ROUTES: dict[str, Route] = _routes(
+ROUTES: RouteTable = _routes(
     # Creditors
     Route("list_creditors", "GET", "/v1/creditors/creditors", "CONFIRMED-3P",
           response_model=s.BillectaCreditor, response_is_list=True),
@@ -161,18 +235,25 @@ ROUTES: dict[str, Route] = _routes(
           request_model=s.BillectaRegisterPayment),
     # Repeating a credit would credit twice, so it is never re-sent although it is a PUT.
     Route("credit_amount", "PUT", "/v1/invoice/credit", "UNCONFIRMED",
-          request_model=s.BillectaCreditAction, idempotent_override=False),
+          request_model=s.BillectaCreditAction, idempotent_override=False,
+          evidence="crate's invoice section never uses CreditActionView; its debt collection "
+                   "section does (CreditAction)"),
     Route("dispute_invoice", "PUT", "/v1/invoice/dispute/{action_public_id}", "UNCONFIRMED"),
     Route("undispute_invoice", "DELETE", "/v1/invoice/dispute/{action_public_id}",
-          "UNCONFIRMED"),
+          "UNCONFIRMED",
+          evidence="Billecta names the operation UnDispute (CanUnDispute, event UnDisputed): "
+                   "PUT .../undispute/{id} is as plausible"),
     Route("pause_invoice", "PUT", "/v1/invoice/pause/{action_public_id}", "UNCONFIRMED"),
     Route("resume_invoice", "PUT", "/v1/invoice/resume/{action_public_id}", "UNCONFIRMED"),
     Route("postpone_invoice", "PUT", "/v1/invoice/postpone/{action_public_id}",
-          "UNCONFIRMED", query_params=("date",)),
+          "UNCONFIRMED", query_params=("date",), postpone_by="date",
+          evidence="the spec postpones by a number of days; Billecta may take days, not a date"),
     Route("get_invoice_events", "GET", "/v1/invoice/events/{action_public_id}", "UNCONFIRMED",
           response_model=s.BillectaActionEvent, response_is_list=True),
     Route("create_reminder_invoice", "POST", "/v1/invoice/reminder", "UNCONFIRMED",
-          request_model=s.BillectaSendReminderInvoice, response_model=s.BillectaCreated),
+          request_model=s.BillectaSendReminderInvoice, response_model=s.BillectaCreated,
+          evidence="crate 0.3.12 has reminder invoices in their own section (mod "
+                   "reminder_invoice); the invoice section never uses SendReminderInvoiceView"),
     Route("send_invoice_to_debt_collection", "POST", "/v1/debtcollection/actionfrominvoice",
           "UNCONFIRMED", request_model=s.BillectaDebtCollectionFromInvoiceEntry,
           response_model=s.BillectaCreated),
@@ -187,13 +268,16 @@ ROUTES: dict[str, Route] = _routes(
     Route("cancel_debt_collection", "PUT", "/v1/debtcollection/cancel/{action_public_id}",
           "SPEC"),
     Route("postpone_debt_collection", "PUT", "/v1/debtcollection/postpone/{action_public_id}",
-          "UNCONFIRMED", query_params=("date",)),
+          "UNCONFIRMED", query_params=("date",), postpone_by="date",
+          evidence="the spec postpones by a number of days; Billecta may take days, not a date"),
     Route("send_to_bailiff", "PUT", "/v1/debtcollection/SendToBailiff/{action_public_id}",
           "SPEC"),
     Route("send_to_assistance_with_bailiff", "PUT",
           "/v1/debtcollection/SendToAssistanceWithBailiff/{action_public_id}", "SPEC"),
     Route("send_to_long_term_surveillance", "PUT",
-          "/v1/debtcollection/SendToLongTermSurveillance/{action_public_id}", "SPEC"),
+          "/v1/debtcollection/SendToLongTermSurveillance/{action_public_id}", "SPEC",
+          evidence="spec spells Surveillance; every Billecta model, event and stage spells "
+                   "Surveilance (one l)"),
     Route("get_debt_collection_events", "GET", "/v1/debtcollection/events/{action_public_id}",
           "UNCONFIRMED", response_model=s.BillectaActionEvent, response_is_list=True),
     # Payments (listing incoming payments is a read that Billecta exposes as a PUT)
@@ -221,13 +305,58 @@ ROUTES: dict[str, Route] = _routes(
 # fmt: on
 
 
+@dataclass(frozen=True)
+class Alternative:
+    """Another method, path or postpone argument a suspect route may have at Billecta."""
+
+    label: str
+    method: HttpMethod | None = None
+    path: str | None = None
+    postpone_by: PostponeBy | None = None
+
+    def apply(self, route: Route) -> Route:
+        """``route`` as this alternative has it."""
+        query = (POSTPONE_QUERY[self.postpone_by],) if self.postpone_by else None
+        return route.with_changes(
+            method=self.method, path=self.path, query_params=query, postpone_by=self.postpone_by
+        )
+
+
+# What ``check-billecta`` probes besides the table's own path for the six suspect routes
+# (billecta-api.md §6.4); each can be applied with BILLECTA_ROUTES_FILE.
+ALTERNATIVES: dict[str, tuple[Alternative, ...]] = {
+    "credit_amount": (
+        Alternative("POST instead of PUT", method="POST"),
+        Alternative("creditamount", path="/v1/invoice/creditamount"),
+    ),
+    "create_reminder_invoice": (
+        Alternative("reminderinvoice section", path="/v1/reminderinvoice/action"),
+        Alternative("reminderinvoice send", path="/v1/reminderinvoice/send"),
+    ),
+    "postpone_invoice": (Alternative("by days", postpone_by="days"),),
+    "postpone_debt_collection": (Alternative("by days", postpone_by="days"),),
+    "send_to_long_term_surveillance": (
+        Alternative(
+            "one l (Surveilance)",
+            path="/v1/debtcollection/SendToLongTermSurveilance/{action_public_id}",
+        ),
+    ),
+    "undispute_invoice": (
+        Alternative("PUT undispute", method="PUT", path="/v1/invoice/undispute/{action_public_id}"),
+    ),
+}
+
+
+def wire_query(route: Route, params: Mapping[str, str] | None) -> dict[str, str] | None:
+    """Query parameters under Billecta's names: callers use the built-in table's names, and a
+    routes file may rename them (by position)."""
+    if not params:
+        return None
+    builtin = ROUTES[route.name].query_params if route.name in ROUTES else route.query_params
+    names = dict(zip(builtin, route.query_params, strict=False))
+    return {names.get(key, key): value for key, value in params.items()}
+
+
 def find_route(method: str, path: str) -> tuple[Route, dict[str, str]] | None:
-    """The route (and its path parameters) serving ``method`` and ``path``, if any."""
-    wanted = method.upper()
-    for route in ROUTES.values():
-        if route.method != wanted:
-            continue
-        params = route.match(path)
-        if params is not None:
-            return route, params
-    return None
+    """The route of the built-in table serving ``method`` and ``path``, if any."""
+    return ROUTES.find(method, path)

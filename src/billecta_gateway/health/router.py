@@ -7,8 +7,9 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+from billecta_gateway.binding.service import binding_details
 from billecta_gateway.db import ping
 
 router = APIRouter(tags=["health"])
@@ -22,6 +23,18 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: str
     checks: dict[str, str]
+    details: dict[str, str] = Field(
+        default_factory=dict,
+        description="Which Billecta the database is bound to, and whether Billecta last "
+        "accepted or refused the credentials (informational: they do not change `status`)",
+        examples=[
+            {
+                "billecta_binding": "bound to https://apitest.billecta.com",
+                "billecta_credentials": "Billecta refused the credentials (401 to GET "
+                "/v1/creditors/creditors at 2026-12-01T08:00:00+00:00)",
+            }
+        ],
+    )
 
 
 @router.get("/healthz", summary="Liveness", response_model=Health)
@@ -37,7 +50,8 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "PostgreSQL or Redis unreachable"}},
 )
 async def readyz(request: Request) -> JSONResponse:
-    """PostgreSQL and Redis are reachable (503 otherwise)."""
+    """PostgreSQL and Redis are reachable (503 otherwise); details on Billecta's binding and
+    credentials."""
     checks: dict[str, str] = {}
     try:
         await asyncio.wait_for(ping(request.app.state.engine), timeout=3)
@@ -52,5 +66,21 @@ async def readyz(request: Request) -> JSONResponse:
         logger.warning("readiness: redis unreachable: %s", type(exc).__name__)
         checks["redis"] = "unreachable"
     ok = all(v == "ok" for v in checks.values())
-    body = Readiness(status="ok" if ok else "unavailable", checks=checks)
+    details = await _billecta_details(request) if checks["postgres"] == "ok" else {}
+    body = Readiness(status="ok" if ok else "unavailable", checks=checks, details=details)
     return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
+
+
+async def _billecta_details(request: Request) -> dict[str, str]:
+    billecta = request.app.state.billecta
+    try:
+        async with request.app.state.sessionmaker() as session:
+            return await asyncio.wait_for(
+                binding_details(
+                    session, base_url=billecta.base_url, local=billecta.credentials_refused
+                ),
+                timeout=3,
+            )
+    except Exception as exc:
+        logger.warning("readiness: billecta binding unreadable: %s", type(exc).__name__)
+        return {"billecta_binding": "unknown", "billecta_credentials": "unknown"}

@@ -1,6 +1,7 @@
 """All SQLAlchemy tables: one import point for the application and for Alembic."""
 
 from billecta_gateway.models.base import GATEWAY_ID_SEQUENCE, GATEWAY_ID_START, Base, LimeObject
+from billecta_gateway.models.binding import BillectaBinding
 from billecta_gateway.models.lime import (
     LIME_MODELS,
     Article,
@@ -40,6 +41,7 @@ __all__ = [
     "Article",
     "AuditRecord",
     "Base",
+    "BillectaBinding",
     "Company",
     "Contract",
     "Creditor",

@@ -25,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from billecta_gateway.billecta.routes import ROUTES, Route, find_route
 from billecta_gateway.sandbox import (  # noqa: F401 - registers the route handlers
+    aspnet,
     creditors,
     debtcollection,
     debtors,
@@ -139,12 +140,11 @@ class Sandbox:
         if not self._authorized(request):
             return _message(401, "Authorization has been denied for this request.")
         if found is None:
-            return _message(
-                404,
-                f"No HTTP resource was found that matches the request URI "
-                f"'{request.scope['path']}' ({request.method}).",
-            )
+            return aspnet.unmatched(request)
         route, params = found
+        unbound = aspnet.missing_query(request, route)
+        if unbound is not None:
+            return unbound
         plan = self.faults.plan(route.name)
         if plan.latency_s > 0:
             await asyncio.sleep(plan.latency_s)
