@@ -113,7 +113,7 @@ async def postpone_debtcollection_next_event(
         note_audit(request, "debtcollection", body.debtcollection_id, next_event_date=new_date)
         return Outcome(200, None)
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.POSTPONE)
 
 
 async def _case_operation(
@@ -132,7 +132,9 @@ async def _case_operation(
         )
         return Outcome(200, None)
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.CASE_OPERATION
+    )
 
 
 _CASE_RESPONSES: dict[int | str, dict[str, Any]] = {**EMPTY_OK, **MISSING_404, **BILLECTA_500}

@@ -14,7 +14,7 @@ from billecta_gateway.deps import BillectaDep, QueueDep, SessionDep, SettingsDep
 from billecta_gateway.documents.service import store_document
 from billecta_gateway.errors import spec_validation
 from billecta_gateway.idempotency import IdempotencyDep
-from billecta_gateway.invoices import service
+from billecta_gateway.invoices import credit_use, service
 from billecta_gateway.invoices.operations import (
     Outcome,
     add_route,
@@ -100,7 +100,9 @@ async def register_manual_payment(
         await service.register_manual_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.MANUAL_PAYMENT
+    )
 
 
 @route(
@@ -137,7 +139,9 @@ async def register_writeoff_payment(
         await service.register_writeoff_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.WRITE_OFF
+    )
 
 
 @route(
@@ -227,19 +231,23 @@ async def use_credit_on_invoice(
     session: SessionDep,
     billecta: BillectaDep,
     settings: SettingsDep,
+    queue: QueueDep,
     idem: IdempotencyDep,
 ) -> Response:
     """Pay an invoice with the credit left on a credit invoice (the smaller of the two amounts)."""
     note_audit(request, "invoice", body.invoicetocreditid, creditinvoiceid=body.creditinvoiceid)
 
     async def action() -> Outcome:
-        amount = await service.use_credit_on_invoice(
-            session, billecta=billecta, settings=settings, body=body
+        outcome = Outcome(200, None)
+        amount = await credit_use.use_credit_on_invoice(
+            session, billecta=billecta, settings=settings, body=body, jobs=outcome.jobs
         )
         note_audit(request, "invoice", body.invoicetocreditid, amount=str(amount))
-        return Outcome(200, None)
+        return outcome
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, queue=queue, style=service.USE_CREDIT
+    )
 
 
 _STATE_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -277,7 +285,16 @@ def _state_change_endpoint(
             )
             return outcome
 
-        return await perform(session, request=request, idem=idem, action=action, queue=queue)
+        # A toggle: repeating it is harmless, and after its undo an identical request is meant.
+        return await perform(
+            session,
+            request=request,
+            idem=idem,
+            action=action,
+            queue=queue,
+            style=service.INVOICE_STATE_CHANGE,
+            exactly_once=False,
+        )
 
     endpoint.__name__ = endpoint.__qualname__ = name  # the OpenAPI operation id
     endpoint.__doc__ = doc
@@ -342,6 +359,8 @@ async def create_reminder_invoice(
     request: Request,
     session: SessionDep,
     billecta: BillectaDep,
+    settings: SettingsDep,
+    queue: QueueDep,
     idem: IdempotencyDep,
 ) -> Response:
     """Create and send a reminder invoice in Billecta with a fee and new payment terms."""
@@ -359,12 +378,20 @@ async def create_reminder_invoice(
             session, body.invoice_action_public_id, service.REMINDER
         )
         note_audit(request, "invoice", invoice.id)
+        outcome = Outcome(200, {})
         await service.create_reminder_invoice(
-            session, billecta=billecta, invoice=invoice, body=body
+            session,
+            billecta=billecta,
+            settings=settings,
+            invoice=invoice,
+            body=body,
+            jobs=outcome.jobs,
         )
-        return Outcome(200, {})
+        return outcome
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, queue=queue, style=service.REMINDER
+    )
 
 
 @route(
@@ -402,7 +429,14 @@ async def send_to_debt_collection(
         )
         return outcome
 
-    return await perform(session, request=request, idem=idem, action=action, queue=queue)
+    return await perform(
+        session,
+        request=request,
+        idem=idem,
+        action=action,
+        queue=queue,
+        style=service.DEBT_COLLECTION,
+    )
 
 
 @route(
@@ -459,4 +493,4 @@ async def invoice_postpone_next_event(
         note_audit(request, "invoice", body.invoice_id, next_event_date=new_date)
         return Outcome(200, {})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.POSTPONE)

@@ -17,6 +17,7 @@ from billecta_gateway.models.lime import (
     Payment,
     Person,
 )
+from billecta_gateway.models.money import CreditNoteUse, UncertainOperation
 from billecta_gateway.models.system import (
     AuditRecord,
     CronRun,
@@ -42,6 +43,7 @@ __all__ = [
     "Base",
     "Company",
     "Contract",
+    "CreditNoteUse",
     "Creditor",
     "CreditorArticle",
     "CreditorDebtor",
@@ -60,6 +62,7 @@ __all__ = [
     "Payment",
     "Person",
     "Tombstone",
+    "UncertainOperation",
     "WebhookEvent",
     "WebhookEventObject",
 ]

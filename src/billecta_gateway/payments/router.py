@@ -59,7 +59,7 @@ async def match_payment(
         )
         return Outcome(200, {"status_code": 200, "status": service.MATCH_SUCCESS})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.MATCH)
 
 
 @route(
@@ -95,4 +95,4 @@ async def delete_unhandled_payment(
         await service.delete_unhandled_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.DELETE)
