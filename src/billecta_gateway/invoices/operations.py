@@ -323,9 +323,10 @@ async def _refuse_repeats(
         raise style.conflict(outcomes.duplicate_message(earlier.created_at, earlier.expires_at))
     pending = await outcomes.open_uncertain(session, idem.request_hash)
     if pending is not None:
+        message, reference = outcomes.pending_message(pending), pending.reference
         await session.rollback()
-        note_audit(request, *_audit_object(request), pending_reference=pending.reference)
-        raise style.conflict(outcomes.pending_message(pending))
+        note_audit(request, *_audit_object(request), pending_reference=reference)
+        raise style.conflict(message)
     return None
 
 
