@@ -68,9 +68,7 @@ def _refresh(billecta: respx.MockRouter) -> None:
 
 
 def _credit_reads(billecta: respx.MockRouter) -> None:
-    credit = invoice_action(
-        "credit-act-1002", action_type="CreditInvoiceAction", invoiced=-30_000
-    )
+    credit = invoice_action("credit-act-1002", action_type="CreditInvoiceAction", invoiced=-30_000)
     billecta.get("/v1/invoice/action/credit-act-1002").respond(200, json=credit)
     _refresh(billecta)
 
@@ -355,9 +353,7 @@ async def test_a_timeout_after_sending_is_uncertain_and_blocks_an_identical_requ
     await seed_invoice(session)
     with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
         route = billecta.post("/v1/invoice/payment").mock(side_effect=TIMEOUT)
-        response = await client.post(
-            f"{BASE}/register-manual-payment", json=PAYMENT, headers=USER
-        )
+        response = await client.post(f"{BASE}/register-manual-payment", json=PAYMENT, headers=USER)
         # Even once the keyless window has passed, the uncertain marker still refuses it.
         await session.execute(
             update(IdempotencyRecord).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))

@@ -102,9 +102,7 @@ async def test_a_full_credit_credits_fees_and_discounts_and_the_original_stays_c
     rows = await world.find_by("orderrow", "order", order_id)
     standard = next(r for r in rows if r["rowtype"] == "standard")
     await world.put("orderrow", standard["_id"], {**_row_fields(standard), "discount": "100.00"})
-    await world.run_task_ok(
-        "upsert-orders-in-billecta", [order_id], "Upsert orders in Billecta"
-    )
+    await world.run_task_ok("upsert-orders-in-billecta", [order_id], "Upsert orders in Billecta")
     action_public_id = (await world.get("order", order_id))["actionpublicid"]
     draft = await stack.invoice_action(action_public_id)
     entry = {k: v for k, v in draft.items() if k in ENTRY_FIELDS}

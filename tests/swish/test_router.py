@@ -216,9 +216,7 @@ async def test_a_refusal_other_than_404_is_answered_as_the_status(
     client: httpx.AsyncClient,
 ) -> None:
     with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
-        route = billecta.get("/v1/payments/swish/tok-1").respond(
-            400, json={"Message": "Bad token"}
-        )
+        route = billecta.get("/v1/payments/swish/tok-1").respond(400, json={"Message": "Bad token"})
         response = await client.get(f"{BASE}/status/tok-1")
     assert route.call_count == 1
     assert response.status_code == 200

@@ -229,6 +229,11 @@ def succeeded(obj: LimeObject | None) -> None:
 
 
 DEFAULT_STYLE = ErrorStyle()
+# The documented meaning of the 409 that refuses a repeated money operation.
+REPEAT = (
+    "An identical request was made within IDEMPOTENCY_WINDOW, or one is still unconfirmed; "
+    "nothing was sent"
+)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from billecta_gateway.errors import spec_validation
 from billecta_gateway.idempotency import IdempotencyDep
 from billecta_gateway.invoices import credit_use, service
 from billecta_gateway.invoices.operations import (
+    REPEAT,
     Outcome,
     add_route,
     note_audit,
@@ -73,10 +74,13 @@ def postpone_validation(message: str, errors: list[dict[str, Any]]) -> tuple[int
     summary="Register a manual payment",
     response_model=StatusCodeRead,
     responses={
+        409: {"model": StatusCodeErrorBody, "description": REPEAT},
+        422: {"description": "Invalid input, or a currency other than the invoice's"},
         500: {
             "model": StatusCodeErrorBody,
-            "description": "Invoice missing or not in Billecta, or Billecta failed",
-        }
+            "description": "Invoice missing or not in Billecta, or Billecta failed (or its "
+            "outcome is unknown: do not repeat it)",
+        },
     },
 )
 async def register_manual_payment(
@@ -112,10 +116,12 @@ async def register_manual_payment(
     summary="Register a write-off",
     response_model=StatusCodeRead,
     responses={
+        409: {"model": StatusCodeMessageBody, "description": REPEAT},
         500: {
             "model": StatusCodeMessageBody,
-            "description": "Invoice missing or not in Billecta, or Billecta failed",
-        }
+            "description": "Invoice missing or not in Billecta, or Billecta failed (or its "
+            "outcome is unknown: do not repeat it)",
+        },
     },
 )
 async def register_writeoff_payment(
@@ -220,7 +226,8 @@ async def fetch_and_save_invoice_pdf(
         404: {"model": MessageBody, "description": "An invoice is missing or not in Billecta"},
         409: {
             "model": MessageBody,
-            "description": "Not a credit invoice, no credit left, or nothing left to pay",
+            "description": "Not a credit invoice, no credit left, nothing left to pay, or "
+            + REPEAT,
         },
         500: {"model": MessageBody, "description": "Billecta failed"},
     },
@@ -349,9 +356,10 @@ for _path, _summary, _change, _name, _doc in (
     summary="Create a reminder invoice",
     response_model=EmptyObject,
     responses={
+        **error_response(409, REPEAT, ErrorBody),
         **error_response(
             500, "Invoice missing ActionPublicId or not mirrored, or Billecta failed", ErrorBody
-        )
+        ),
     },
 )
 async def create_reminder_invoice(
@@ -402,6 +410,7 @@ async def create_reminder_invoice(
     response_class=Response,
     responses={
         **EMPTY_OK,
+        **error_response(409, f"The invoice is already in debt collection. {REPEAT}", ErrorBody),
         **error_response(
             500,
             "Invoice not found or missing Billecta invoice ID, creditor not in Billecta, "
@@ -466,7 +475,7 @@ async def get_invoice_next_event(
     responses={
         **error_response(400, "postpone_days must be a positive integer"),
         **MISSING_404,
-        **error_response(409, "The invoice has no scheduled event to postpone"),
+        **error_response(409, f"The invoice has no scheduled event to postpone. {REPEAT}"),
         **BILLECTA_DEFAULTS,
     },
 )
