@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import select
 
 from billecta_gateway.db import next_gateway_id
+from billecta_gateway.invoices.outcomes import settle_uncertain
 from billecta_gateway.invoices.state import local_date
 from billecta_gateway.models import Invoice, Payment
 from billecta_gateway.queue import job_id
@@ -112,7 +113,7 @@ async def record_invoice_payment(ctx: HandlerContext, payload: IncomingPaymentPa
         "billecta_error_message": None,
     }
     if ctx.event_type == "InvoicePaymentReceived":
-        values["amount"] = _applied_part(values["amount"], invoice, existing)
+        values["amount"] = _applied_part(ctx, values["amount"], invoice, existing)
     payment, written = await _upsert(ctx, existing, values)
     ctx.touch("payment", payment.id)
     ctx.touch("invoice", invoice.id)
@@ -123,14 +124,21 @@ async def record_invoice_payment(ctx: HandlerContext, payload: IncomingPaymentPa
     ctx.note(f"{kind} {payment.amount} {payment.currency or ''} on invoice {invoice.id}".strip())
 
 
-def _applied_part(amount: Decimal | None, invoice: Invoice, existing: Payment | None) -> Any:
+def _applied_part(
+    ctx: HandlerContext, amount: Decimal | None, invoice: Invoice, existing: Payment | None
+) -> Any:
     """The part of a received payment that paid the invoice: at most what it still owed.
 
-    The rest arrives as an `Overpayment` event. A row already recorded keeps its amount, since
-    the invoice's balance has moved since (a redelivery must not shrink it).
+    The rest arrives as an `Overpayment` event. The mirror's balance says what was owed only
+    while it predates the payment: a state read after it (a refresh, a backfill) already
+    includes it, and the amount is kept. A row already recorded keeps its amount, since the
+    balance has moved since (a redelivery must not shrink it).
     """
     if existing is not None and existing.amount is not None:
         return existing.amount
+    state_at = invoice.billecta_event_at
+    if ctx.created is None or (state_at is not None and state_at >= ctx.created):
+        return amount
     owed = invoice.invoice_balance
     if amount is None or owed is None:
         return amount
@@ -193,7 +201,10 @@ async def _upsert_unhandled(
     creditordebtor = await _creditordebtor_id(ctx, payload.debtor_public_id)
     if creditordebtor is not None:
         values["creditordebtor"] = creditordebtor
-    return await _upsert(ctx, existing, values | extra)
+    payment, written = await _upsert(ctx, existing, values | extra)
+    # Billecta's state of the payment is now known: an uncertain match or delete is settled.
+    await settle_uncertain(ctx.session, limetype="payment", object_id=payment.id, by="webhook")
+    return payment, written
 
 
 @registry.on("UnmatchedPayment", payload=UnhandledPaymentPayload)
