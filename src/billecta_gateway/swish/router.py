@@ -44,7 +44,8 @@ router = APIRouter(tags=["swish"])
         500: {
             "model": SwishErrorBody,
             "description": "Billecta failed (BILLECTA_ERROR) or could not be reached "
-            "(BILLECTA_UNAVAILABLE)",
+            "(BILLECTA_UNAVAILABLE); OUTCOME_UNKNOWN when the request was sent without an "
+            "answer or without its token: do not repeat it",
         },
     },
 )
