@@ -197,7 +197,8 @@ TABLES_TO_CLEAN = (
     'payment, debtcollection, invoice, orderrow, "order", contract, creditorarticle, article, '
     "creditordebtor, debtor, company, person, creditor, integration_monitor_log, "
     "integration_monitor_batch, webhook_event_object, webhook_event, document, audit, "
-    "idempotency_record, object_alias, tombstone, cron_run, billecta_binding"
+    "idempotency_record, object_alias, tombstone, cron_run, billecta_binding, "
+    "uncertain_operation, credit_note_use"
 )
 
 

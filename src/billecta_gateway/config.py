@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     business_timezone: str = "Europe/Stockholm"
     webhook_retention_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # Seconds during which an identical money operation without Idempotency-Key is refused.
+    idempotency_window: int = Field(default=600, ge=1)
 
     swish_default_message: str = "Betalning av faktura {invoicenumber}"
     swish_phone_field: str = "debtor.phone"

@@ -1,8 +1,14 @@
-"""``Idempotency-Key`` for state-changing Billecta operations (DESIGN §3.9).
+"""Exactly-once for state-changing Billecta operations (DESIGN §3.9).
 
 A call made with an ``Idempotency-Key`` header stores its result under (key, scope), the scope
 being the route and the acting Lime user. A repeat within ``IDEMPOTENCY_TTL_HOURS`` answers the
 stored result without calling Billecta again; the same key with a different request is a 422.
+
+A call without the header (the Lime frontend never sends one) gets a key derived from the
+request itself: (operation, object, canonical body, acting user), the object being named by the
+path or the body. An identical repeat within ``IDEMPOTENCY_WINDOW`` (seconds) sends nothing and
+is a 409 naming when the identical request was made; a user who means a second identical
+payment changes the comment or waits out the window.
 
 Concurrent duplicates are serialised by a transaction-scoped advisory lock on (key, scope),
 taken before the stored result is looked up: the second request waits until the first has
@@ -18,6 +24,7 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -51,6 +58,8 @@ class IdempotencyRequest:
     scope: str
     request_hash: str
     ttl: timedelta
+    explicit: bool = True
+    """False: the key was derived from the request (no ``Idempotency-Key`` header)."""
 
     @property
     def lock_id(self) -> int:
@@ -67,13 +76,30 @@ class StoredResult:
 
     status_code: int
     body: Any
+    created_at: datetime
+    expires_at: datetime
+
+
+def _canonical_number(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    raise TypeError(type(value).__name__)
 
 
 def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
-    """SHA-256 of the request: method, path, sorted query and canonical JSON body."""
+    """SHA-256 of the request: method, path, sorted query and canonical JSON body.
+
+    The body's keys are sorted and its numbers normalised (``1000``, ``1000.0`` and ``1e3``
+    are one amount), so only a different request has a different fingerprint.
+    """
     try:
+        parsed = json.loads(body, parse_float=Decimal, parse_int=Decimal)
         canonical: bytes = json.dumps(
-            json.loads(body), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            parsed,
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+            default=_canonical_number,
         ).encode()
     except ValueError:
         canonical = body
@@ -110,31 +136,39 @@ async def idempotency_request(
             alias=HEADER,
             description=(
                 "Makes the call safe to repeat: a repeat with the same key within "
-                "IDEMPOTENCY_TTL_HOURS answers the first result without calling Billecta again"
+                "IDEMPOTENCY_TTL_HOURS answers the first result without calling Billecta again. "
+                "Without it, an identical request within IDEMPOTENCY_WINDOW is a 409"
             ),
             examples=["3f1c2b9e-7d4a-4e61-9a0b-1c2d3e4f5a6b"],
         ),
     ] = None,
 ) -> IdempotencyRequest | None:
-    """The request's idempotency details, or None when it carries no ``Idempotency-Key``."""
-    if idempotency_key is None:
-        return None
-    key = idempotency_key.strip()
-    if not _KEY.match(key):
-        raise _invalid_key("Idempotency-Key must be 1 to 255 visible ASCII characters")
+    """The request's idempotency details: its ``Idempotency-Key``, or a key derived from it."""
     route = request.scope.get("route")
     template = str(getattr(route, "path", request.url.path)).rstrip("/")
     scope = f"{request.method} {template} user={actor or '-'}"[:255]
     body = await request.body()
+    fingerprint = request_fingerprint(request.method, request.url.path, request.url.query, body)
+    if idempotency_key is None:
+        return IdempotencyRequest(
+            key=f"auto:{fingerprint}",
+            scope=scope,
+            request_hash=fingerprint,
+            ttl=timedelta(seconds=settings.idempotency_window),
+            explicit=False,
+        )
+    key = idempotency_key.strip()
+    if not _KEY.match(key):
+        raise _invalid_key("Idempotency-Key must be 1 to 255 visible ASCII characters")
     return IdempotencyRequest(
         key=key,
         scope=scope,
-        request_hash=request_fingerprint(request.method, request.url.path, request.url.query, body),
+        request_hash=fingerprint,
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
     )
 
 
-IdempotencyDep = Annotated[IdempotencyRequest | None, Depends(idempotency_request)]
+IdempotencyDep = Annotated[IdempotencyRequest, Depends(idempotency_request)]
 
 
 async def begin(
@@ -163,7 +197,12 @@ async def begin(
         )
     if record.status_code is None:  # pragma: no cover - results are stored with their code
         return None
-    return StoredResult(status_code=record.status_code, body=record.body)
+    return StoredResult(
+        status_code=record.status_code,
+        body=record.body,
+        created_at=record.created_at,
+        expires_at=record.expires_at,
+    )
 
 
 async def store(
@@ -183,6 +222,7 @@ async def store(
             request_hash=request.request_hash,
             status_code=status_code,
             body=body,
+            created_at=now,
             expires_at=now + request.ttl,
         )
         .on_conflict_do_nothing(index_elements=["key", "scope"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import respx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +44,9 @@ async def test_manual_payment_registers_the_payment_in_billecta(
     assert response.status_code == 200
     assert response.json() == {"status_code": 200}
     assert route.call_count == 1
-    assert sent_json(route.calls.last) == {
+    sent = sent_json(route.calls.last)
+    assert re.fullmatch(r"BG-[0-9A-F]{16}", sent.pop("PaymentReferenceText"))
+    assert sent == {
         "ActionPublicId": "inv-act-1001",
         "Amount": {"CurrencyCode": "SEK", "Value": 100000, "ValueForView": 1000.0},
         "Date": "2025-09-10T00:00:00",
@@ -154,7 +158,9 @@ async def test_write_off_registers_the_write_off_in_billecta(
 
     assert response.status_code == 200
     assert response.json() == {"status_code": 200}
-    assert sent_json(route.calls.last) == {
+    sent = sent_json(route.calls.last)
+    assert re.fullmatch(r"BG-[0-9A-F]{16}", sent.pop("PaymentReferenceText"))
+    assert sent == {
         "ActionPublicId": "inv-act-1001",
         "Amount": {"CurrencyCode": "SEK", "Value": 0, "ValueForView": 0.0},
         "WriteOff": {"CurrencyCode": "SEK", "Value": 25050, "ValueForView": 250.5},
@@ -237,7 +243,7 @@ async def test_use_credit_pays_the_smaller_of_credit_left_and_amount_owed(
     assert sent["Value"] == {"CurrencyCode": "SEK", "Value": 20000, "ValueForView": 200.0}
     assert sent["IsPaymentCreditation"] is True
     assert sent["PaymentMeanCode"] == "BG"
-    assert sent["Comment"] == "Credit from credit invoice C-7"
+    assert re.fullmatch(r"Credit from credit invoice C-7 \(BG-[0-9A-F]{16}\)", sent["Comment"])
     assert (await reload(session, Invoice, 1001)).billecta_error_message is None
 
 

@@ -34,6 +34,7 @@ async def test_reminder_invoice_is_created_in_billecta(
     await seed_invoice(session, billecta_error_message="old")
     with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
         route = billecta.post("/v1/invoice/reminder").respond(200, json={"PublicId": "rem-1"})
+        billecta.get("/v1/invoice/action/inv-act-1001").respond(200, json=invoice_action())
         response = await client.post(f"{BASE}/create-reminder-invoice", json=REMINDER)
 
     assert response.status_code == 200
@@ -53,6 +54,7 @@ async def test_reminder_delivery_methods_map_to_billecta_names(
     await seed_invoice(session)
     with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
         route = billecta.post("/v1/invoice/reminder").respond(200)
+        billecta.get("/v1/invoice/action/inv-act-1001").respond(200, json=invoice_action())
         for key in ("mail", "sms", "einvoice", "kivra", "manual"):
             body = {**REMINDER, "delivery_method": key, "reminder_fee": 0}
             assert (await client.post(f"{BASE}/create-reminder-invoice", json=body)).json() == {}

@@ -174,3 +174,15 @@ def test_apply_keeps_identifiers_billecta_left_out() -> None:
     assert invoice.invoicenumber == "10023"
     assert invoice.currency == "SEK"
     assert invoice.invoice_expires == date(2025, 1, 31)
+
+
+def test_invoice_whose_balance_credits_brought_to_zero_is_credited_after_its_due_date() -> None:
+    # Credited short of the invoiced amount (e.g. a fee written off), nothing paid, nothing owed.
+    state = _state(
+        AFTER_DUE, stage="InvoiceSent", invoiced=104_900, credited=100_000, written_off=4_900
+    )
+    assert state.invoice_balance == Decimal(0)
+    assert state.status == "credited"
+    assert _state(AFTER_DUE, stage="InvoiceSent", invoiced=104_900, credited=100_000).status == (
+        "expired"
+    )

@@ -22,7 +22,7 @@ BASE = "/limepkg-billecta-integration/billecta"
 OPERATIONS = [
     ("dispute-invoice", "PUT", "/v1/invoice/dispute/inv-act-1001", True),
     ("cancel-disputed-invoice", "DELETE", "/v1/invoice/dispute/inv-act-1001", True),
-    ("pause-invoice", "PUT", "/v1/invoice/pause/inv-act-1001", False),
+    ("pause-invoice", "PUT", "/v1/invoice/pause/inv-act-1001", True),
     ("resume-paused-invoice", "PUT", "/v1/invoice/resume/inv-act-1001", True),
 ]
 

@@ -179,3 +179,34 @@ async def test_invoices_that_cannot_be_credited_fail_clearly(
     assert (logs[5001].status, logs[5001].message) == ("error", message)
     assert fake.requests("POST") == []
     assert (await _invoice(session)).billecta_error_message == message
+
+
+async def test_a_full_credit_credits_the_fees_and_negates_discounts(
+    session: AsyncSession, ctx: dict[str, Any], fake: FakeBillecta
+) -> None:
+    await _seed(session, fake)
+    discounted = {
+        **RECORDS[0],
+        "DiscountType": "Amount",
+        "DiscountAmount": {"CurrencyCode": "SEK", "Value": 5000, "ValueForView": 50.0},
+    }
+    fake.actions["inv-1"].update(
+        Records=[discounted, RECORDS[1]],
+        InvoiceFee={"CurrencyCode": "SEK", "Value": 4900, "ValueForView": 49.0},
+        FreightFee={"CurrencyCode": "SEK", "Value": 2500, "ValueForView": 25.0},
+    )
+
+    await _run(session, ctx)
+
+    [create] = fake.requests("POST", "/v1/invoice/action")
+    entry = create.body
+    assert entry["InvoiceFee"] == {"CurrencyCode": "SEK", "Value": -4900, "ValueForView": -49.0}
+    assert entry["FreightFee"] == {"CurrencyCode": "SEK", "Value": -2500, "ValueForView": -25.0}
+    standard, message = entry["Records"]
+    assert standard["Quantity"] == -3
+    assert standard["DiscountAmount"] == {
+        "CurrencyCode": "SEK",
+        "Value": -5000,
+        "ValueForView": -50.0,
+    }
+    assert "DiscountAmount" not in message

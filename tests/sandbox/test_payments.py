@@ -318,3 +318,39 @@ async def test_incoming_payments_are_listed_by_payment_date(
         CID, today - timedelta(days=5), today, action_public_ids=[str(first.action_public_id)]
     )
     assert [p.amount.to_decimal() for p in filtered] == [Decimal("100")]  # type: ignore[union-attr]
+
+
+async def test_a_credit_note_spent_on_one_invoice_cannot_be_spent_on_another(
+    billecta: BillectaClient, control: httpx.AsyncClient
+) -> None:
+    # A credit note on a paid invoice keeps its whole credit: -1,250 SEK to use elsewhere.
+    paid = await sent_invoice(billecta)
+    debtor_id = str(paid.debtor.debtor_public_id)  # type: ignore[union-attr]
+    await pay(control, action_public_id=paid.action_public_id, amount="1250")
+    credit = entry_model(
+        debtor_id,
+        quantity="-1",
+        action_type="CreditInvoiceAction",
+        crediting_invoice_public_id=str(paid.action_public_id),
+    )
+    credit_id = await billecta.create_invoice_action(credit)
+    await billecta.attest_invoice_action(credit_id)
+    first = await sent_invoice(billecta, debtor_id)
+    second = await sent_invoice(billecta, debtor_id)
+
+    def use_on(target: s.BillectaInvoiceAction) -> s.BillectaCreditAction:
+        return s.BillectaCreditAction(
+            action_public_id=str(target.action_public_id),
+            value=sek("1250"),
+            is_payment_creditation=True,
+            credit_invoice_action_public_id=credit_id,
+        )
+
+    await billecta.credit_amount(use_on(first))
+    spent = await billecta.get_invoice_action(credit_id)
+    assert spent.current_amount == sek("0")
+    assert spent.state is not None and spent.state.stage == "Completed"
+    with pytest.raises(BillectaApiBadRequestException, match="0 minor units of credit left"):
+        await billecta.credit_amount(use_on(second))
+    untouched = await billecta.get_invoice_action(str(second.action_public_id))
+    assert untouched.current_amount == sek("1250") and untouched.credited_amount == sek("0")

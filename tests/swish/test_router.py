@@ -194,17 +194,36 @@ async def test_status_is_billectas_status_upper_cased(
     assert response.json() == {"requeststatus": expected}
 
 
-async def test_failed_request_status_carries_swishs_reason(client: httpx.AsyncClient) -> None:
+async def test_failed_request_answers_swishs_reason_as_its_status(
+    client: httpx.AsyncClient,
+) -> None:
     with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
         billecta.get("/v1/payments/swish/tok-1").respond(
             200,
             json={"Status": "Error", "ErrorCode": "BE18", "ErrorMessage": "Payer not enrolled"},
         )
         response = await client.get(f"{BASE}/status/tok-1")
+    # The spec returns the failed request's error message as its status.
+    assert response.status_code == 200
     assert response.json() == {
-        "requeststatus": "ERROR",
+        "requeststatus": "Payer not enrolled",
         "error_code": "BE18",
         "error_message": "Payer not enrolled",
+    }
+
+
+async def test_a_refusal_other_than_404_is_answered_as_the_status(
+    client: httpx.AsyncClient,
+) -> None:
+    with respx.mock(base_url=BILLECTA_URL, assert_all_called=True) as billecta:
+        route = billecta.get("/v1/payments/swish/tok-1").respond(400, json={"Message": "Bad token"})
+        response = await client.get(f"{BASE}/status/tok-1")
+    assert route.call_count == 1
+    assert response.status_code == 200
+    assert response.json() == {
+        "requeststatus": "Bad token",
+        "error_code": "400",
+        "error_message": "Bad token",
     }
 
 
@@ -212,7 +231,7 @@ async def test_failed_request_status_carries_swishs_reason(client: httpx.AsyncCl
     ("billecta_answer", "status", "code"),
     [
         (httpx.Response(404), 404, "REQUEST_NOT_FOUND"),
-        (httpx.Response(400, json={"Message": "Bad token"}), 502, "BILLECTA_ERROR"),
+        (httpx.Response(500, json={"Message": "Oops"}), 503, "BILLECTA_UNAVAILABLE"),
         (CONNECT_ERROR, 503, "BILLECTA_UNAVAILABLE"),
     ],
 )

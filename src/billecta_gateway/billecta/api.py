@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -16,6 +17,8 @@ from billecta_gateway.billecta.errors import (
 from billecta_gateway.billecta.routes import ROUTES, Route, RouteTable
 
 M = TypeVar("M", bound=BaseModel)
+
+logger = logging.getLogger("billecta_gateway.billecta")
 
 
 def _day(value: date) -> str:
@@ -67,7 +70,14 @@ def _created_id(route: Route, data: Any) -> str:
 
 
 def _optional_created_id(route: Route, data: Any) -> str | None:
-    return None if data is None else _created_id(route, data)
+    """The id in a 2xx answer, or None: a 2xx is a success whatever its body holds."""
+    if isinstance(data, str) and data:
+        return data
+    public_id = data.get("PublicId") if isinstance(data, dict) else None
+    if isinstance(public_id, str) and public_id:
+        return public_id
+    logger.warning("billecta %s answered 2xx without a PublicId", route.name)
+    return None
 
 
 def _days_until(route: Route, base: datetime | None, new_date: date) -> str:
@@ -483,12 +493,12 @@ class BillectaApiMixin:
 
     async def create_swish_request(
         self, action_public_id: str, phone: str, message: str | None = None
-    ) -> str:
-        """Push a Swish payment request for an invoice; returns the request token."""
+    ) -> str | None:
+        """Push a Swish payment request for an invoice; the request token (None: none given)."""
         route = self.routes["create_swish_request"]
         params = {"phone": phone} | ({"message": message} if message else {})
         data = await self._call(route, {"action_public_id": action_public_id}, params=params)
-        return _created_id(route, data)
+        return _optional_created_id(route, data)
 
     async def get_swish_status(self, token: str) -> s.BillectaSwishPaymentStatus:
         """The status of a Swish payment request."""

@@ -351,6 +351,7 @@ class BillectaRegisterPayment(BillectaModel):
     payment_date: BillectaDateTime = Field(alias="Date")
     payment_mean_code: str | None = None
     overshooting_amount_handling: str | None = None
+    payment_reference_text: str | None = None
 
 
 class BillectaCreditAction(BillectaModel):
@@ -363,6 +364,9 @@ class BillectaCreditAction(BillectaModel):
     is_payment_creditation: bool | None = None
     payment_mean_code: str | None = None
     payment_date: BillectaDateTime | None = None
+    # The gateway's own field (not in Billecta's CreditActionView, unconfirmed): the credit
+    # note whose credit is used, so a server that models credit notes can draw it down.
+    credit_invoice_action_public_id: str | None = None
 
 
 class BillectaSendReminderInvoice(BillectaModel):

@@ -16,7 +16,7 @@ from billecta_gateway.debtcollections.schemas import (
 from billecta_gateway.deps import BillectaDep, SessionDep, SettingsDep
 from billecta_gateway.errors import spec_validation
 from billecta_gateway.idempotency import IdempotencyDep
-from billecta_gateway.invoices.operations import Outcome, note_audit, perform, route
+from billecta_gateway.invoices.operations import REPEAT, Outcome, note_audit, perform, route
 from billecta_gateway.invoices.schemas import MAX_ID, NextEventRead
 from billecta_gateway.openapi_docs import ErrorBody, error_response
 
@@ -30,6 +30,7 @@ EMPTY_OK: dict[int | str, dict[str, Any]] = {
 }
 MISSING_404 = error_response(404, "Debt collection not found, or without actionpublicid")
 BILLECTA_500 = error_response(500, "Billecta failed (its message is kept)")
+REPEAT_409 = error_response(409, REPEAT)
 
 
 def _field_errors_for(errors: list[dict[str, Any]], name: str) -> bool:
@@ -86,7 +87,7 @@ async def get_debtcollection_next_event(
         **error_response(
             400, "Invalid input, or the case is not found or not in Billecta", ErrorBody
         ),
-        **error_response(409, "The case has no scheduled event to postpone"),
+        **error_response(409, f"The case has no scheduled event to postpone. {REPEAT}"),
         **BILLECTA_500,
     },
 )
@@ -113,7 +114,7 @@ async def postpone_debtcollection_next_event(
         note_audit(request, "debtcollection", body.debtcollection_id, next_event_date=new_date)
         return Outcome(200, None)
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.POSTPONE)
 
 
 async def _case_operation(
@@ -132,10 +133,17 @@ async def _case_operation(
         )
         return Outcome(200, None)
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.CASE_OPERATION
+    )
 
 
-_CASE_RESPONSES: dict[int | str, dict[str, Any]] = {**EMPTY_OK, **MISSING_404, **BILLECTA_500}
+_CASE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **EMPTY_OK,
+    **MISSING_404,
+    **REPEAT_409,
+    **BILLECTA_500,
+}
 
 
 @route(
@@ -190,6 +198,7 @@ async def send_to_long_term_surveillance(
         **EMPTY_OK,
         **error_response(400, service.BAILIFF_OPTION_MESSAGE, ErrorBody),
         **MISSING_404,
+        **REPEAT_409,
         **BILLECTA_500,
     },
 )

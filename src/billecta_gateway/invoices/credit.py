@@ -40,13 +40,13 @@ if TYPE_CHECKING:
 
 LOCK = "invoice"
 CREDIT_ACTION_TYPE = "CreditInvoiceAction"
-# Entry fields of the original that a credit invoice must not copy.
+# Entry fields of the original that a credit invoice must not copy. Its invoice and freight
+# fees are copied negated: a full credit credits everything Billecta charged on the invoice
+# (reminder fees and interest are separate actions, credited on their own).
 _NOT_COPIED = frozenset(
     {
         "InvoiceNumber",
         "ExternalReference",
-        "InvoiceFee",
-        "FreightFee",
         "Autogiro",
         "CreditCard",
         "InvoicePDF",
@@ -62,6 +62,7 @@ _NOT_COPIED = frozenset(
 )
 # Totals Billecta computes itself.
 _TOTALS = frozenset({"TotalIncVAT", "TotalExclVATNoDiscount", "TotalExclVAT"})
+_FEES = ("InvoiceFee", "FreightFee")
 
 
 def _refusal(invoice: Invoice) -> str | None:
@@ -91,11 +92,25 @@ def _billecta_refusal(invoice: Invoice, original: BillectaInvoiceAction) -> str 
     return None
 
 
+def _negated_amount(value: Any) -> Any:
+    """An AmountView with its sign flipped (anything else unchanged)."""
+    if not isinstance(value, dict) or not isinstance(value.get("Value"), int):
+        return value
+    negated = {**value, "Value": -value["Value"]}
+    if isinstance(value.get("ValueForView"), int | float):
+        negated["ValueForView"] = -value["ValueForView"]
+    return negated
+
+
 def _negated(record: dict[str, Any]) -> dict[str, Any]:
+    """A row crediting ``record``: quantity negated, and an amount discount with it, so the
+    row's total is exactly the original's negated."""
     credit = {k: v for k, v in record.items() if k not in _TOTALS}
     quantity = credit.get("Quantity")
     if credit.get("RecordType") != "Message" and isinstance(quantity, int | float):
         credit["Quantity"] = -quantity
+        if "DiscountAmount" in credit:
+            credit["DiscountAmount"] = _negated_amount(credit["DiscountAmount"])
     return credit
 
 
@@ -106,11 +121,14 @@ def credit_entry(
     creditor_public_id: str,
     debtor_public_id: str,
 ) -> BillectaInvoiceActionEntry:
-    """The credit invoice of `original`: its rows negated, dated today, crediting it.
-
-    Invoice and freight fees are not credited.
+    """The credit invoice of `original`: its rows, discounts, invoice and freight fees
+    negated, dated today, crediting it; its total is the original's invoiced amount negated
+    (Billecta's cent rounding of the negated total mirrors the original's).
     """
     wire = {k: v for k, v in actions.entry_from_view(original).items() if k not in _NOT_COPIED}
+    for fee in _FEES:
+        if fee in wire:
+            wire[fee] = _negated_amount(wire[fee])
     today = datetime.now(UTC).date().isoformat()
     wire.update(
         {

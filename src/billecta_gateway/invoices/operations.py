@@ -6,9 +6,9 @@
   (DESIGN §3.3); a style builds them.
 - :func:`call_billecta`: a Billecta failure is written to the object's ``billecta_error_message``
   and raised in the endpoint's style; :func:`succeeded` clears the message.
-- :func:`perform`: the one commit of a state-changing request, with its idempotency record and
-  audit note. The error message written by a failed call is committed before the error is
-  answered.
+- :func:`perform`: the one commit of a state-changing request, with its idempotency record,
+  its uncertain marker (:mod:`billecta_gateway.invoices.outcomes`) and audit note. The error
+  message written by a failed call is committed before the error is answered.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from billecta_gateway.billecta.errors import (
 )
 from billecta_gateway.errors import GatewayError
 from billecta_gateway.idempotency import IdempotencyRequest
-from billecta_gateway.models import GATEWAY_ID_START, LimeObject, ObjectAlias
+from billecta_gateway.invoices import outcomes
+from billecta_gateway.models import GATEWAY_ID_START, LimeObject, ObjectAlias, UncertainOperation
 from billecta_gateway.queue import AfterCommit
 
 T = TypeVar("T")
@@ -48,7 +49,8 @@ class OperationError(GatewayError):
     """A failed operation, answered with its endpoint's documented status code and body.
 
     ``reached_billecta`` tells whether Billecta may have acted on the request: only such
-    failures are stored as an idempotent result.
+    failures are stored as an idempotent result. ``uncertain_on`` is the object a request
+    with an unknown outcome was about (it gets an uncertain marker).
     """
 
     def __init__(
@@ -59,9 +61,11 @@ class OperationError(GatewayError):
         *,
         reached_billecta: bool = False,
         headers: dict[str, str] | None = None,
+        uncertain_on: LimeObject | None = None,
     ) -> None:
         super().__init__(message, body=body, status_code=status_code, headers=headers)
         self.reached_billecta = reached_billecta
+        self.uncertain_on = uncertain_on
 
 
 def error_message_body(status: int, message: str) -> dict[str, Any]:
@@ -116,6 +120,18 @@ class ErrorStyle:
     def conflict(self, message: str) -> OperationError:
         """The object's state does not allow the operation; nothing was sent to Billecta."""
         return OperationError(409, self.body(409, message), message)
+
+    def uncertain(self, obj: LimeObject | None) -> OperationError:
+        """The request was sent and its outcome is unknown: the caller must not repeat it."""
+        status = self.billecta_status or 503
+        message = outcomes.UNCERTAIN_MESSAGE
+        return OperationError(
+            status,
+            self.body(status, message),
+            message,
+            reached_billecta=True,
+            uncertain_on=obj,
+        )
 
     def billecta(self, exc: BillectaApiRequestException, message: str) -> OperationError:
         """Billecta failed (rejected, not found, or unreachable)."""
@@ -178,11 +194,15 @@ async def call_billecta(
     """Await a Billecta call; on failure record ``what`` and Billecta's reason on ``obj``.
 
     The failure is raised in ``style`` (the message keeps Billecta's own text, or is
-    ``not_found_message`` when Billecta answered 404 and one is given).
+    ``not_found_message`` when Billecta answered 404 and one is given). A state-changing
+    request whose answer never came is uncertain: ``obj`` records it with the reference.
     """
     try:
         return await call
     except BillectaApiRequestException as exc:
+        if outcomes.is_uncertain(exc):
+            record_uncertain_message(obj, what, exc)
+            raise style.uncertain(obj) from exc
         message = f"{what}: {exc.message}"
         if not_found_message and isinstance(exc, BillectaApiNotFoundException):
             message = not_found_message
@@ -191,10 +211,29 @@ async def call_billecta(
         raise style.billecta(exc, message) from exc
 
 
+def record_uncertain_message(
+    obj: LimeObject | None, what: str, exc: BillectaApiRequestException
+) -> None:
+    """Write the uncertain outcome, with the operation's reference, on the object."""
+    if obj is not None and hasattr(obj, "billecta_error_message"):
+        obj.billecta_error_message = (
+            f"{what}: {exc.message}. {outcomes.UNCERTAIN_MESSAGE} "
+            f"(reference {outcomes.current_reference()})"
+        )
+
+
 def succeeded(obj: LimeObject | None) -> None:
     """Clear the object's ``billecta_error_message`` after a successful operation."""
     if obj is not None and getattr(obj, "billecta_error_message", None) is not None:
         obj.billecta_error_message = None  # type: ignore[attr-defined]
+
+
+DEFAULT_STYLE = ErrorStyle()
+# The documented meaning of the 409 that refuses a repeated money operation.
+REPEAT = (
+    "An identical request was made within IDEMPOTENCY_WINDOW, or one is still unconfirmed; "
+    "nothing was sent"
+)
 
 
 @dataclass
@@ -228,33 +267,36 @@ async def perform(
     idem: IdempotencyRequest | None,
     action: Callable[[], Awaitable[Outcome]],
     queue: ArqRedis | None = None,
+    style: ErrorStyle = DEFAULT_STYLE,
+    exactly_once: bool = True,
 ) -> Response:
     """Run a state-changing operation and commit once.
 
     With an ``Idempotency-Key``, a stored earlier result is replayed without running
-    ``action``; otherwise the result is stored with the operation's writes. A failure commits
-    the error message it wrote (and its result, when Billecta may have acted) before it is
+    ``action``; otherwise the result is stored with the operation's writes. Without one (and
+    ``exactly_once``), an identical request within IDEMPOTENCY_WINDOW, or one identical to a
+    request still uncertain, is a 409 in ``style`` and nothing is sent. A failure commits the
+    error message it wrote (and its result, when Billecta may have acted) before it is
     answered. Jobs the operation asked for are enqueued after the commit.
     """
+    if idem is not None and not idem.explicit and not exactly_once:
+        idem = None
     now = datetime.now(UTC)
     if idem is not None:
-        earlier = await idempotency.begin(session, idem, now=now)
-        if earlier is not None:
-            await session.rollback()
-            note_audit_replay(request)
-            return respond(earlier.status_code, earlier.body, replayed=True)
-    try:
-        outcome = await action()
-    except OperationError as exc:
-        if idem is not None and exc.reached_billecta:
-            await idempotency.store(
-                session, idem, status_code=exc.status_code, body=exc.body(), now=now
-            )
-        await session.commit()
-        raise
-    except GatewayError:
-        await session.commit()
-        raise
+        replay = await _refuse_repeats(session, request, idem, style, now)
+        if replay is not None:
+            return replay
+    with outcomes.operation_reference() as reference:
+        try:
+            outcome = await action()
+        except OperationError as exc:
+            if idem is not None:
+                await _record_failure(session, request, idem, exc, reference, now)
+            await session.commit()
+            raise
+        except GatewayError:
+            await session.commit()
+            raise
     if idem is not None:
         await idempotency.store(
             session, idem, status_code=outcome.status_code, body=outcome.body, now=now
@@ -263,6 +305,70 @@ async def perform(
     if queue is not None and outcome.jobs.jobs:
         await outcome.jobs.flush(queue)
     return respond(outcome.status_code, outcome.body)
+
+
+async def _refuse_repeats(
+    session: AsyncSession,
+    request: Request,
+    idem: IdempotencyRequest,
+    style: ErrorStyle,
+    now: datetime,
+) -> Response | None:
+    """The replay of a request already made under its key, or its 409; None when new.
+
+    A new request holds its key's lock from here to its commit.
+    """
+    earlier = await idempotency.begin(session, idem, now=now)
+    if earlier is not None:
+        await session.rollback()
+        if idem.explicit:
+            note_audit_replay(request)
+            return respond(earlier.status_code, earlier.body, replayed=True)
+        note_audit(request, *_audit_object(request), duplicate_of=earlier.created_at)
+        raise style.conflict(outcomes.duplicate_message(earlier.created_at, earlier.expires_at))
+    pending = await outcomes.open_uncertain(session, idem.request_hash)
+    if pending is not None:
+        message, reference = outcomes.pending_message(pending), pending.reference
+        await session.rollback()
+        note_audit(request, *_audit_object(request), pending_reference=reference)
+        raise style.conflict(message)
+    return None
+
+
+async def _record_failure(
+    session: AsyncSession,
+    request: Request,
+    idem: IdempotencyRequest,
+    exc: OperationError,
+    reference: str,
+    now: datetime,
+) -> None:
+    """Store what a failed operation leaves: its uncertain marker and idempotent result."""
+    obj = exc.uncertain_on
+    if obj is not None:
+        route_ = request.scope.get("route")
+        session.add(
+            UncertainOperation(
+                limetype=obj.__limetype__,
+                object_id=obj.id,
+                operation=str(getattr(route_, "name", None) or request.url.path)[:255],
+                request_hash=idem.request_hash,
+                reference=reference,
+                actor=request.headers.get("x-lime-user") or None,
+                message=getattr(obj, "billecta_error_message", None),
+                created_at=now,
+            )
+        )
+        note_audit(request, obj.__limetype__, obj.id, uncertain_reference=reference)
+    if exc.reached_billecta and (idem.explicit or obj is not None):
+        await idempotency.store(
+            session, idem, status_code=exc.status_code, body=exc.body(), now=now
+        )
+
+
+def _audit_object(request: Request) -> tuple[str, int | None]:
+    current: dict[str, Any] = getattr(request.state, "audit", None) or {}
+    return str(current.get("limetype") or ""), current.get("object_id")
 
 
 def note_audit_replay(request: Request) -> None:

@@ -19,6 +19,7 @@ from billecta_gateway.billecta.errors import BillectaApiRequestException
 from billecta_gateway.billecta.schemas import BillectaInvoiceAction
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import NotFound
+from billecta_gateway.invoices import outcomes
 from billecta_gateway.invoices.operations import find_by, load
 from billecta_gateway.invoices.state import apply_invoice_state, invoice_state
 from billecta_gateway.models import Invoice, Order
@@ -157,6 +158,15 @@ async def refresh_loaded_invoice(
         session, locked, action, settings=settings, observed_at=observed_at
     )
     await settle_related(session, locked)
+    # Billecta's state is now known: operations whose outcome was uncertain are settled.
+    texts = [t for e in action.events or [] for t in (e.title, e.content, e.reference)]
+    await outcomes.settle_uncertain(
+        session,
+        limetype="invoice",
+        object_id=locked.id,
+        by="refresh",
+        seen=outcomes.references_in(texts),
+    )
     if record_error:
         locked.billecta_error_message = None
     await session.flush()

@@ -14,8 +14,9 @@ from billecta_gateway.deps import BillectaDep, QueueDep, SessionDep, SettingsDep
 from billecta_gateway.documents.service import store_document
 from billecta_gateway.errors import spec_validation
 from billecta_gateway.idempotency import IdempotencyDep
-from billecta_gateway.invoices import service
+from billecta_gateway.invoices import credit_use, service
 from billecta_gateway.invoices.operations import (
+    REPEAT,
     Outcome,
     add_route,
     note_audit,
@@ -73,10 +74,13 @@ def postpone_validation(message: str, errors: list[dict[str, Any]]) -> tuple[int
     summary="Register a manual payment",
     response_model=StatusCodeRead,
     responses={
+        409: {"model": StatusCodeErrorBody, "description": REPEAT},
+        422: {"description": "Invalid input, or a currency other than the invoice's"},
         500: {
             "model": StatusCodeErrorBody,
-            "description": "Invoice missing or not in Billecta, or Billecta failed",
-        }
+            "description": "Invoice missing or not in Billecta, or Billecta failed (or its "
+            "outcome is unknown: do not repeat it)",
+        },
     },
 )
 async def register_manual_payment(
@@ -100,7 +104,9 @@ async def register_manual_payment(
         await service.register_manual_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.MANUAL_PAYMENT
+    )
 
 
 @route(
@@ -110,10 +116,12 @@ async def register_manual_payment(
     summary="Register a write-off",
     response_model=StatusCodeRead,
     responses={
+        409: {"model": StatusCodeMessageBody, "description": REPEAT},
         500: {
             "model": StatusCodeMessageBody,
-            "description": "Invoice missing or not in Billecta, or Billecta failed",
-        }
+            "description": "Invoice missing or not in Billecta, or Billecta failed (or its "
+            "outcome is unknown: do not repeat it)",
+        },
     },
 )
 async def register_writeoff_payment(
@@ -137,7 +145,9 @@ async def register_writeoff_payment(
         await service.register_writeoff_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, style=service.WRITE_OFF
+    )
 
 
 @route(
@@ -216,7 +226,8 @@ async def fetch_and_save_invoice_pdf(
         404: {"model": MessageBody, "description": "An invoice is missing or not in Billecta"},
         409: {
             "model": MessageBody,
-            "description": "Not a credit invoice, no credit left, or nothing left to pay",
+            "description": "Not a credit invoice, no credit left, nothing left to pay, or "
+            + REPEAT,
         },
         500: {"model": MessageBody, "description": "Billecta failed"},
     },
@@ -227,19 +238,23 @@ async def use_credit_on_invoice(
     session: SessionDep,
     billecta: BillectaDep,
     settings: SettingsDep,
+    queue: QueueDep,
     idem: IdempotencyDep,
 ) -> Response:
     """Pay an invoice with the credit left on a credit invoice (the smaller of the two amounts)."""
     note_audit(request, "invoice", body.invoicetocreditid, creditinvoiceid=body.creditinvoiceid)
 
     async def action() -> Outcome:
-        amount = await service.use_credit_on_invoice(
-            session, billecta=billecta, settings=settings, body=body
+        outcome = Outcome(200, None)
+        amount = await credit_use.use_credit_on_invoice(
+            session, billecta=billecta, settings=settings, body=body, jobs=outcome.jobs
         )
         note_audit(request, "invoice", body.invoicetocreditid, amount=str(amount))
-        return Outcome(200, None)
+        return outcome
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, queue=queue, style=service.USE_CREDIT
+    )
 
 
 _STATE_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -277,7 +292,16 @@ def _state_change_endpoint(
             )
             return outcome
 
-        return await perform(session, request=request, idem=idem, action=action, queue=queue)
+        # A toggle: repeating it is harmless, and after its undo an identical request is meant.
+        return await perform(
+            session,
+            request=request,
+            idem=idem,
+            action=action,
+            queue=queue,
+            style=service.INVOICE_STATE_CHANGE,
+            exactly_once=False,
+        )
 
     endpoint.__name__ = endpoint.__qualname__ = name  # the OpenAPI operation id
     endpoint.__doc__ = doc
@@ -332,9 +356,10 @@ for _path, _summary, _change, _name, _doc in (
     summary="Create a reminder invoice",
     response_model=EmptyObject,
     responses={
+        **error_response(409, REPEAT, ErrorBody),
         **error_response(
             500, "Invoice missing ActionPublicId or not mirrored, or Billecta failed", ErrorBody
-        )
+        ),
     },
 )
 async def create_reminder_invoice(
@@ -342,6 +367,8 @@ async def create_reminder_invoice(
     request: Request,
     session: SessionDep,
     billecta: BillectaDep,
+    settings: SettingsDep,
+    queue: QueueDep,
     idem: IdempotencyDep,
 ) -> Response:
     """Create and send a reminder invoice in Billecta with a fee and new payment terms."""
@@ -359,12 +386,20 @@ async def create_reminder_invoice(
             session, body.invoice_action_public_id, service.REMINDER
         )
         note_audit(request, "invoice", invoice.id)
+        outcome = Outcome(200, {})
         await service.create_reminder_invoice(
-            session, billecta=billecta, invoice=invoice, body=body
+            session,
+            billecta=billecta,
+            settings=settings,
+            invoice=invoice,
+            body=body,
+            jobs=outcome.jobs,
         )
-        return Outcome(200, {})
+        return outcome
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(
+        session, request=request, idem=idem, action=action, queue=queue, style=service.REMINDER
+    )
 
 
 @route(
@@ -375,6 +410,7 @@ async def create_reminder_invoice(
     response_class=Response,
     responses={
         **EMPTY_OK,
+        **error_response(409, f"The invoice is already in debt collection. {REPEAT}", ErrorBody),
         **error_response(
             500,
             "Invoice not found or missing Billecta invoice ID, creditor not in Billecta, "
@@ -402,7 +438,14 @@ async def send_to_debt_collection(
         )
         return outcome
 
-    return await perform(session, request=request, idem=idem, action=action, queue=queue)
+    return await perform(
+        session,
+        request=request,
+        idem=idem,
+        action=action,
+        queue=queue,
+        style=service.DEBT_COLLECTION,
+    )
 
 
 @route(
@@ -432,7 +475,7 @@ async def get_invoice_next_event(
     responses={
         **error_response(400, "postpone_days must be a positive integer"),
         **MISSING_404,
-        **error_response(409, "The invoice has no scheduled event to postpone"),
+        **error_response(409, f"The invoice has no scheduled event to postpone. {REPEAT}"),
         **BILLECTA_DEFAULTS,
     },
 )
@@ -459,4 +502,4 @@ async def invoice_postpone_next_event(
         note_audit(request, "invoice", body.invoice_id, next_event_date=new_date)
         return Outcome(200, {})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.POSTPONE)

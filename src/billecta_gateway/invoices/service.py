@@ -14,13 +14,13 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta import BillectaClient
 from billecta_gateway.billecta.errors import BillectaApiRequestException
 from billecta_gateway.billecta.schemas import (
     BillectaAmount,
-    BillectaCreditAction,
     BillectaDebtCollectionFromInvoiceEntry,
     BillectaFile,
     BillectaInvoiceAction,
@@ -29,7 +29,7 @@ from billecta_gateway.billecta.schemas import (
 )
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import InvalidInput
-from billecta_gateway.invoices import refresh
+from billecta_gateway.invoices import outcomes, refresh
 from billecta_gateway.invoices.operations import (
     ErrorStyle,
     call_billecta,
@@ -46,16 +46,16 @@ from billecta_gateway.invoices.schemas import (
     DebtCollectionCreate,
     ManualPaymentCreate,
     ReminderInvoiceCreate,
-    UseCreditCreate,
     WriteOffCreate,
 )
-from billecta_gateway.invoices.state import is_credit_invoice, local_date
-from billecta_gateway.models import Creditor, Invoice
+from billecta_gateway.invoices.state import local_date
+from billecta_gateway.models import Creditor, DebtCollection, Invoice
 from billecta_gateway.queue import AfterCommit
 
 logger = logging.getLogger("billecta_gateway.invoices")
 
 MISSING_INVOICE = "Invoice not found or missing Billecta invoice ID"
+IN_DEBT_COLLECTION = "SentToDebtCollection"
 MISSING_ACTION_PUBLIC_ID = "Invoice missing ActionPublicId"
 POSTPONE_DAYS_MESSAGE = "postpone_days must be a positive integer"
 DEFAULT_CURRENCY = "SEK"
@@ -109,20 +109,42 @@ async def invoice_by_action_public_id(
     return invoice
 
 
-def _midnight(day: date) -> datetime:
+def midnight(day: date) -> datetime:
     return datetime(day.year, day.month, day.day)
 
 
 async def register_manual_payment(
     session: AsyncSession, *, billecta: BillectaClient, body: ManualPaymentCreate
 ) -> Invoice:
-    """Register a payment made outside Billecta on the invoice (never re-sent by the client)."""
+    """Register a payment made outside Billecta on the invoice (never re-sent by the client).
+
+    A payment in another currency than the invoice's is refused (422). The operation's
+    reference travels as ``PaymentReferenceText``, so a refresh can tell an uncertain one.
+    """
     invoice, action_id = await invoice_in_billecta(session, body.invoice_id, MANUAL_PAYMENT)
+    currency = body.payment_currencycode.upper()
+    if invoice.currency and invoice.currency.upper() != currency:
+        message = (
+            f"payment_currencycode {currency} differs from the currency of invoice "
+            f"{invoice.id}, {invoice.currency.upper()}"
+        )
+        raise InvalidInput(
+            f"Invalid request: {message}",
+            errors=[
+                {
+                    "loc": ["body", "payment_currencycode"],
+                    "field": "payment_currencycode",
+                    "message": message,
+                    "type": "currency_mismatch",
+                }
+            ],
+        )
     payment = BillectaRegisterPayment(
         action_public_id=action_id,
-        amount=_amount(body.payment_amount, body.payment_currencycode, "payment_amount"),
-        payment_date=_midnight(body.payment_date),
+        amount=_amount(body.payment_amount, currency, "payment_amount"),
+        payment_date=midnight(body.payment_date),
         payment_mean_code=body.payment_mean_code or None,
+        payment_reference_text=outcomes.current_reference(),
     )
     await call_billecta(
         billecta.register_payment(payment),
@@ -146,7 +168,8 @@ async def register_writeoff_payment(
         write_off=_amount(body.amount, currency, "amount"),
         write_off_vat=body.vat,
         comment=body.comment or None,
-        payment_date=_midnight(body.paymentdate),
+        payment_date=midnight(body.paymentdate),
+        payment_reference_text=outcomes.current_reference(),
     )
     await call_billecta(
         billecta.register_payment(payment),
@@ -158,58 +181,12 @@ async def register_writeoff_payment(
     return invoice
 
 
-def _current(action: BillectaInvoiceAction) -> Decimal:
+def current_amount(action: BillectaInvoiceAction) -> Decimal:
+    """What Billecta says is still owed on the action (negative: credit left on a credit note)."""
     return action.current_amount.to_decimal() if action.current_amount else Decimal(0)
 
 
-async def use_credit_on_invoice(
-    session: AsyncSession, *, billecta: BillectaClient, settings: Settings, body: UseCreditCreate
-) -> Decimal:
-    """Pay an invoice with the credit left on a credit invoice; returns the amount used.
-
-    The amount is the smaller of the credit left and what is still owed, both read from
-    Billecta just before, so a stale mirror never over-credits.
-    """
-    credit_invoice, credit_id = await invoice_in_billecta(session, body.creditinvoiceid, USE_CREDIT)
-    target, target_id = await invoice_in_billecta(session, body.invoicetocreditid, USE_CREDIT)
-    what = "Could not use the credit in Billecta"
-    credit = await call_billecta(
-        billecta.get_invoice_action(credit_id), style=USE_CREDIT, what=what, obj=target
-    )
-    owed = await call_billecta(
-        billecta.get_invoice_action(target_id), style=USE_CREDIT, what=what, obj=target
-    )
-    if not is_credit_invoice(credit):
-        raise USE_CREDIT.conflict(f"Invoice {credit_invoice.id} is not a credit invoice")
-    available = -_current(credit)
-    open_amount = _current(owed)
-    if available <= 0:
-        raise USE_CREDIT.conflict(f"Credit invoice {credit_invoice.id} has no credit left")
-    if open_amount <= 0:
-        raise USE_CREDIT.conflict(f"Invoice {target.id} has nothing left to pay")
-    amount = min(available, open_amount)
-    currency = (
-        (owed.current_amount.currency_code if owed.current_amount else None)
-        or target.currency
-        or DEFAULT_CURRENCY
-    )
-    reference = credit.invoice_number or credit_invoice.invoicenumber or credit_id
-    credit_action = BillectaCreditAction(
-        action_public_id=target_id,
-        value=BillectaAmount.from_decimal(amount, currency),
-        is_payment_creditation=True,
-        payment_mean_code=body.paymentmeancode or None,
-        payment_date=_midnight(datetime.now(settings.timezone).date()),
-        comment=f"Credit from credit invoice {reference}",
-    )
-    await call_billecta(
-        billecta.credit_amount(credit_action), style=USE_CREDIT, what=what, obj=target
-    )
-    succeeded(target)
-    return amount
-
-
-async def _refresh_after(
+async def refresh_after(
     session: AsyncSession,
     *,
     billecta: BillectaClient,
@@ -240,7 +217,7 @@ DISPUTE = StateChange("dispute_invoice", "Could not dispute the invoice in Bille
 UNDISPUTE = StateChange(
     "undispute_invoice", "Could not cancel the invoice's dispute in Billecta", True
 )
-PAUSE = StateChange("pause_invoice", "Could not pause the invoice in Billecta", False)
+PAUSE = StateChange("pause_invoice", "Could not pause the invoice in Billecta", True)
 RESUME = StateChange("resume_invoice", "Could not resume the invoice in Billecta", True)
 
 
@@ -255,7 +232,7 @@ async def change_invoice_state(
 ) -> Invoice:
     """Dispute, undispute, pause or resume an invoice in Billecta.
 
-    Dispute, cancel dispute and resume then read the invoice back (the spec's handlers do).
+    Each then reads the invoice back, so the mirror shows the new state at once.
     """
     invoice, action_id = await invoice_in_billecta(
         session, invoice_id, INVOICE_STATE_CHANGE, MISSING_INVOICE
@@ -264,7 +241,7 @@ async def change_invoice_state(
     await call_billecta(call, style=INVOICE_STATE_CHANGE, what=change.what, obj=invoice)
     succeeded(invoice)
     if change.refresh:
-        await _refresh_after(
+        await refresh_after(
             session, billecta=billecta, settings=settings, invoice=invoice, jobs=jobs
         )
     return invoice
@@ -274,10 +251,15 @@ async def create_reminder_invoice(
     session: AsyncSession,
     *,
     billecta: BillectaClient,
+    settings: Settings,
     invoice: Invoice,
     body: ReminderInvoiceCreate,
+    jobs: AfterCommit,
 ) -> str | None:
-    """Create and send a reminder invoice with its fee and terms; its id if Billecta gives one."""
+    """Create and send a reminder invoice with its fee and terms; its id if Billecta gives one.
+
+    Any 2xx is a success (the spec's answer is an empty body); the invoice is then read back.
+    """
     action_id = invoice.actionpublicid or ""
     reminder = BillectaSendReminderInvoice(
         invoice_action_public_id=action_id,
@@ -292,7 +274,18 @@ async def create_reminder_invoice(
         obj=invoice,
     )
     succeeded(invoice)
+    await refresh_after(session, billecta=billecta, settings=settings, invoice=invoice, jobs=jobs)
     return created
+
+
+async def _refuse_when_in_debt_collection(session: AsyncSession, invoice: Invoice) -> None:
+    """409 when the invoice is already in debt collection (stage, or a linked case)."""
+    case_id = await session.scalar(
+        select(DebtCollection.id).where(DebtCollection.invoice == invoice.id).limit(1)
+    )
+    if invoice.billecta_stage == IN_DEBT_COLLECTION or case_id is not None:
+        where = f" (debt collection {case_id})" if case_id is not None else ""
+        raise DEBT_COLLECTION.conflict(f"Invoice {invoice.id} is already in debt collection{where}")
 
 
 async def send_to_debt_collection(
@@ -307,11 +300,12 @@ async def send_to_debt_collection(
     invoice, action_id = await invoice_in_billecta(
         session, body.invoice_id, DEBT_COLLECTION, MISSING_INVOICE
     )
+    await _refuse_when_in_debt_collection(session, invoice)
     creditor = await load(session, Creditor, invoice.creditor) if invoice.creditor else None
     if creditor is None or not creditor.creditorpublicid:
-        raise DEBT_COLLECTION.missing(
-            f"The creditor of invoice {invoice.id} is missing or not configured in Billecta"
-        )
+        message = f"The creditor of invoice {invoice.id} is missing or not configured in Billecta"
+        invoice.billecta_error_message = message
+        raise DEBT_COLLECTION.missing(message)
     extra: dict[str, Any] = {}
     if body.reason_for_higher_interest:
         extra["ReasonForHigherInterest"] = body.reason_for_higher_interest
@@ -329,7 +323,7 @@ async def send_to_debt_collection(
         obj=invoice,
     )
     succeeded(invoice)
-    await _refresh_after(session, billecta=billecta, settings=settings, invoice=invoice, jobs=jobs)
+    await refresh_after(session, billecta=billecta, settings=settings, invoice=invoice, jobs=jobs)
     return invoice
 
 

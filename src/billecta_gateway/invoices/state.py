@@ -16,8 +16,9 @@ Status (``invoicestatus`` option keys), from Billecta's stage:
   Being derived from the date, a refresh never turns an expired invoice back into ``sent``.
 - ``Completed``: ``paid``; ``credited`` when credits, not payments, closed it.
 - ``Cancelled``: ``cancelled``.
-- Credited: an invoice whose credited amount covers its invoiced amount is ``credited`` whatever
-  its stage (except ``Cancelled``): the credit note cancelled the claim.
+- Credited: an invoice whose credited amount covers its invoiced amount, or whose current
+  amount credits alone brought to 0, is ``credited`` whatever its stage (except ``Cancelled``):
+  the credit note cancelled the claim.
 - Credit invoices (``ActionType`` ``CreditInvoiceAction``, or a ``CreditingInvoice`` reference)
   are ``credited`` from attest on (``cancelled`` when cancelled). A credit note is money owed to
   the debtor, never a claim, so it can be neither ``expired`` nor ``subpaid``; its negative
@@ -164,6 +165,15 @@ def _status(
         and abs(credited) >= invoiced
     )
     if fully_credited:
+        return "credited"
+    settled_by_credits = (
+        credited is not None
+        and credited != _ZERO
+        and balance is not None
+        and balance <= _ZERO
+        and (paid is None or paid <= _ZERO)
+    )
+    if settled_by_credits:
         return "credited"
     if stage == "Attested":
         return "attested"

@@ -18,6 +18,7 @@ from billecta_gateway.models.lime import (
     Payment,
     Person,
 )
+from billecta_gateway.models.money import CreditNoteUse, UncertainOperation
 from billecta_gateway.models.system import (
     AuditRecord,
     CronRun,
@@ -44,6 +45,7 @@ __all__ = [
     "BillectaBinding",
     "Company",
     "Contract",
+    "CreditNoteUse",
     "Creditor",
     "CreditorArticle",
     "CreditorDebtor",
@@ -62,6 +64,7 @@ __all__ = [
     "Payment",
     "Person",
     "Tombstone",
+    "UncertainOperation",
     "WebhookEvent",
     "WebhookEventObject",
 ]

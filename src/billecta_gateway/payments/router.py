@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from billecta_gateway.deps import BillectaDep, SessionDep
 from billecta_gateway.idempotency import IdempotencyDep
-from billecta_gateway.invoices.operations import Outcome, note_audit, perform, route
+from billecta_gateway.invoices.operations import REPEAT, Outcome, note_audit, perform, route
 from billecta_gateway.invoices.schemas import StatusCodeErrorBody, StatusCodeRead
 from billecta_gateway.openapi_docs import error_response
 from billecta_gateway.payments import service
@@ -27,6 +27,7 @@ router = APIRouter(tags=["payments"])
     response_model=PaymentMatchRead,
     responses={
         **error_response(404, "Payment or invoice not found, or not in Billecta (no Billecta id)"),
+        **error_response(409, REPEAT),
         **error_response(502, "Billecta rejected the match (Billecta's reason is kept)"),
         **error_response(503, "Billecta could not be reached; try again later"),
     },
@@ -59,7 +60,7 @@ async def match_payment(
         )
         return Outcome(200, {"status_code": 200, "status": service.MATCH_SUCCESS})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.MATCH)
 
 
 @route(
@@ -69,10 +70,11 @@ async def match_payment(
     summary="Delete an unhandled payment",
     response_model=StatusCodeRead,
     responses={
+        409: {"model": StatusCodeErrorBody, "description": REPEAT},
         500: {
             "model": StatusCodeErrorBody,
             "description": "Payment not found or without paymentreferenceid, or Billecta failed",
-        }
+        },
     },
 )
 async def delete_unhandled_payment(
@@ -95,4 +97,4 @@ async def delete_unhandled_payment(
         await service.delete_unhandled_payment(session, billecta=billecta, body=body)
         return Outcome(200, {"status_code": 200})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.DELETE)

@@ -6,12 +6,14 @@ Billecta and a failure is written on the payment's ``billecta_error_message``.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta import BillectaClient
-from billecta_gateway.billecta.schemas import BillectaPaymentMatch
+from billecta_gateway.billecta.errors import BillectaApiRequestException
+from billecta_gateway.billecta.schemas import BillectaPaymentMatch, BillectaPaymentMatchResult
 from billecta_gateway.invoices.operations import (
     ErrorStyle,
     OperationError,
@@ -24,6 +26,8 @@ from billecta_gateway.invoices.operations import (
 )
 from billecta_gateway.models import Creditor, Invoice, Payment
 from billecta_gateway.payments.schemas import UnhandledPaymentDelete
+
+logger = logging.getLogger("billecta_gateway.payments")
 
 MATCH = ErrorStyle(error_message_body, missing_status=404)
 DELETE = ErrorStyle(status_error_message_body, missing_status=500, billecta_status=500)
@@ -67,7 +71,9 @@ async def match_payment(
 ) -> Invoice:
     """Use the unhandled payment on the invoice in Billecta; returns the invoice.
 
-    Billecta answers one result per match: a match it refused is a 502 with its reason.
+    Billecta answers one result per match. Only its result for this payment with
+    ``Successfull: true`` is a success; anything else (a refusal, no result, a result for
+    another payment) is a 502 with Billecta's text, and the payment is read back.
     """
     invoice = await load(session, Invoice, invoice_id)
     if invoice is None:
@@ -91,19 +97,56 @@ async def match_payment(
         what="Could not match the payment in Billecta",
         obj=payment,
     )
-    result = next(
-        (r for r in results if r.unhandled_payment_public_id in (None, "", payment_billecta_id)),
-        None,
-    )
-    if result is not None and result.successfull is False:
-        message = (
-            "Billecta did not match the payment: "
-            f"{result.response_message or 'no reason was given'}"
-        )
+    problem = _match_problem(results, payment_billecta_id)
+    if problem is not None:
+        message = f"Billecta did not match the payment: {problem}"
+        await refresh_payment(session, billecta=billecta, payment=payment)
         payment.billecta_error_message = message
         raise OperationError(502, {"error_message": message}, message, reached_billecta=True)
     succeeded(payment)
     return invoice
+
+
+def _match_problem(results: list[BillectaPaymentMatchResult], payment_id: str) -> str | None:
+    """Why Billecta's answer is not a successful match of ``payment_id`` (None: it is)."""
+    if not results:
+        return "Billecta answered without a result"
+    result = next((r for r in results if r.unhandled_payment_public_id == payment_id), None)
+    if result is None:
+        others = ", ".join(
+            f"{r.unhandled_payment_public_id or '?'}: {r.response_message or 'no message'}"
+            for r in results
+        )
+        return f"Billecta's answer is about another payment ({others})"
+    if result.successfull is not True:
+        return result.response_message or "no reason was given"
+    return None
+
+
+_UNHANDLED_STATUS = {"usedoninvoice": "usedoninvoice", "deleted": "deleted"}
+
+
+async def refresh_payment(
+    session: AsyncSession, *, billecta: BillectaClient, payment: Payment
+) -> None:
+    """Read the unhandled payment back from Billecta and take over its state.
+
+    A failure to read it is logged and leaves the row as it was (the next webhook settles it).
+    """
+    billecta_id = payment.unhandledpaymentpublicid
+    if not billecta_id:
+        return
+    try:
+        current = await billecta.get_unhandled_payment(billecta_id)
+    except BillectaApiRequestException as exc:
+        logger.warning("payment %s could not be read back: %s", payment.id, exc.message)
+        return
+    state = (current.state or "").lower()
+    status = next((v for k, v in _UNHANDLED_STATUS.items() if state.startswith(k)), None)
+    if status is not None:
+        payment.paymentstatus = status
+    if current.amount is not None:
+        payment.amount = current.amount.to_decimal()
 
 
 async def delete_unhandled_payment(

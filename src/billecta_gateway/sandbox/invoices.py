@@ -128,8 +128,9 @@ def _build(store: Store, data: dict[str, Any]) -> dict[str, Any]:
         records.append(built)
         total += incl
         vat += vat_part
-    if fee is not None:
-        total += int(fee.get("Value") or 0)
+    for charge in (fee, data.get("FreightFee")):
+        if isinstance(charge, dict):
+            total += int(charge.get("Value") or 0)
     return {
         "invoice_date": invoice_date,
         "due_date": due_date,

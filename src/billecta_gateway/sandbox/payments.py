@@ -205,6 +205,22 @@ def register_payment(call: Call) -> None:
         write_off(store, invoice, written, when=when)
 
 
+def _credit_note(store: Store, data: dict[str, Any], value: int) -> Invoice | None:
+    """The credit note whose credit a payment creditation uses; refused when spent."""
+    source_id = data.get("CreditInvoiceActionPublicId")
+    if not source_id:
+        return None
+    credit_note = store.invoice(str(source_id), status=400)
+    if credit_note.action_type != "CreditInvoiceAction":
+        raise bad_request(f"Invoice action {source_id} is not a credit invoice.")
+    if value > -credit_note.current:
+        raise bad_request(
+            f"Credit invoice {credit_note.invoice_number} has {max(-credit_note.current, 0)} "
+            "minor units of credit left."
+        )
+    return credit_note
+
+
 @handles("credit_amount")
 def credit_amount(call: Call) -> None:
     store, data = call.store, call.wire
@@ -218,8 +234,15 @@ def credit_amount(call: Call) -> None:
             f"The credit exceeds the remaining amount of invoice {invoice.invoice_number} "
             f"({max(invoice.current, 0)} minor units)."
         )
+    credit_note = _credit_note(store, data, value)
     when = parse_when(data.get("PaymentDate") or store.clock.now(), store, "PaymentDate")
     invoice.credited += value
+    if credit_note is not None:
+        # The credit is used: the credit note's balance moves towards 0 (closed at 0).
+        credit_note.credited -= value
+        if credit_note.is_open and credit_note.current == 0:
+            store.close_invoice(credit_note, "Completed")
+            add_event(store, credit_note, "Completed", "Kreditfaktura avräknad")
     view = payment_view(
         store, invoice, value, when=when, reference_id=store.ids.new("payment"), mean_code="CREDIT"
     )

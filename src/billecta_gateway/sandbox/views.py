@@ -167,6 +167,7 @@ def invoice_view(store: Store, invoice: Invoice) -> dict[str, Any]:
         "DebtCollectionDetails": entry.get("DebtCollectionDetails"),
         "ReminderInvoiceDetails": entry.get("ReminderInvoiceDetails"),
         "InvoiceFee": entry.get("InvoiceFee"),
+        "FreightFee": entry.get("FreightFee"),
         "VatIsIncluded": bool(entry.get("VatIsIncluded")),
     }
     return view | _flags(invoice)

@@ -36,10 +36,16 @@ router = APIRouter(tags=["swish"])
             "description": "Invalid phone number (INVALID_PHONE_NUMBER), message "
             "(INVALID_MESSAGE) or invoice id (INVALID_INVOICE_ID); Billecta was not called",
         },
+        409: {
+            "model": SwishErrorBody,
+            "description": "An identical request was made within IDEMPOTENCY_WINDOW, or one "
+            "is still unconfirmed (DUPLICATE_REQUEST); nothing was sent",
+        },
         500: {
             "model": SwishErrorBody,
             "description": "Billecta failed (BILLECTA_ERROR) or could not be reached "
-            "(BILLECTA_UNAVAILABLE)",
+            "(BILLECTA_UNAVAILABLE); OUTCOME_UNKNOWN when the request was sent without an "
+            "answer or without its token: do not repeat it",
         },
     },
 )
@@ -86,7 +92,7 @@ async def create_swish_request(
         note_audit(request, "invoice", invoice.id, requestid=token)
         return Outcome(201, {"requestid": token})
 
-    return await perform(session, request=request, idem=idem, action=action)
+    return await perform(session, request=request, idem=idem, action=action, style=service.SWISH)
 
 
 @route(
@@ -98,20 +104,20 @@ async def create_swish_request(
     response_model_exclude_none=True,
     responses={
         404: {"model": SwishErrorBody, "description": "Billecta has no such request"},
-        502: {"model": SwishErrorBody, "description": "Billecta rejected the call"},
-        503: {"model": SwishErrorBody, "description": "Billecta could not be reached"},
+        503: {"model": SwishErrorBody, "description": "Billecta failed or could not be reached"},
     },
 )
 async def get_swish_request_status(
     requestid: Annotated[str, Path(description="The `requestid` of the request", max_length=128)],
     billecta: BillectaDep,
 ) -> SwishStatusRead:
-    """The request's status from Billecta, upper-cased (PAID, DECLINED, ...)."""
+    """The request's status from Billecta, upper-cased (PAID, DECLINED, ...); for a failed
+    request (or a call Billecta refused) its error message, as the spec answers."""
     status = await service.swish_status(billecta, requestid)
     return SwishStatusRead(
-        requeststatus=service.status_name(status),
-        error_code=status.error_code or None,
-        error_message=status.error_message or None,
+        requeststatus=status.requeststatus,
+        error_code=status.error_code,
+        error_message=status.error_message,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,11 +22,14 @@ from billecta_gateway.billecta.errors import (
 from billecta_gateway.billecta.schemas import BillectaSwishPaymentStatus
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import GatewayError, NotFound
+from billecta_gateway.invoices import outcomes
 from billecta_gateway.invoices.operations import (
+    ErrorStyle,
     OperationError,
     find_by,
     load,
     reached_billecta,
+    record_uncertain_message,
     succeeded,
 )
 from billecta_gateway.lime.schema import LimeSchema
@@ -57,6 +61,21 @@ def swish_error(
         reached_billecta=reached,
         headers=headers,
     )
+
+
+def swish_body(status: int, message: str) -> dict[str, Any]:
+    """The spec's Swish error body for the gateway's own refusals and unknown outcomes."""
+    if message == outcomes.UNCERTAIN_MESSAGE:
+        code = "OUTCOME_UNKNOWN"
+    elif status == 409:
+        code = "DUPLICATE_REQUEST"
+    else:
+        code = "BILLECTA_ERROR"
+    return {"error": code, "message": message}
+
+
+SWISH = ErrorStyle(swish_body, missing_status=400, billecta_status=500)
+CREATE_WHAT = "Could not create the Swish request in Billecta"
 
 
 def normalize_phone(raw: str | None) -> str | None:
@@ -137,7 +156,8 @@ async def create_swish_request(
 ) -> str:
     """Send a Swish payment request for the invoice to the phone; returns Billecta's token.
 
-    Without a message the default one (SWISH_DEFAULT_MESSAGE) is sent.
+    Without a message the default one (SWISH_DEFAULT_MESSAGE) is sent. A request sent without
+    an answer, or answered without a token (the frontend polls by it), is uncertain.
     """
     payer = normalize_phone(phone)
     if payer is None:
@@ -152,10 +172,19 @@ async def create_swish_request(
     try:
         token = await billecta.create_swish_request(action_public_id, payer, text)
     except BillectaApiRequestException as exc:
-        reason = f"Could not create the Swish request in Billecta: {exc.message}"
+        if outcomes.is_uncertain(exc):
+            record_uncertain_message(invoice, CREATE_WHAT, exc)
+            raise SWISH.uncertain(invoice) from exc
+        reason = f"{CREATE_WHAT}: {exc.message}"
         invoice.billecta_error_message = reason
         code = "BILLECTA_UNAVAILABLE" if exc.retryable else "BILLECTA_ERROR"
         raise swish_error(500, code, reason, reached=reached_billecta(exc)) from exc
+    if token is None:
+        invoice.billecta_error_message = (
+            f"{CREATE_WHAT}: Billecta accepted the request without giving its token. "
+            f"{outcomes.UNCERTAIN_MESSAGE} (reference {outcomes.current_reference()})"
+        )
+        raise SWISH.uncertain(invoice)
     succeeded(invoice)
     return token
 
@@ -165,22 +194,43 @@ def status_name(status: BillectaSwishPaymentStatus) -> str:
     return (status.status or "Unknown").strip().upper() or "UNKNOWN"
 
 
-async def swish_status(billecta: BillectaClient, request_id: str) -> BillectaSwishPaymentStatus:
-    """The status of a Swish request (404 ``REQUEST_NOT_FOUND`` when Billecta has none)."""
+@dataclass(frozen=True)
+class SwishStatus:
+    """What the status endpoint answers: the status, or the failure's text as the status."""
+
+    requeststatus: str
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+async def swish_status(billecta: BillectaClient, request_id: str) -> SwishStatus:
+    """The status of a Swish request; a failed request's error message is its status.
+
+    The spec returns the error message as the status: so does a Billecta refusal other than
+    404 (no such request, ``REQUEST_NOT_FOUND``). Billecta failing or unreachable is a 503.
+    """
     try:
-        return await billecta.get_swish_status(request_id)
+        status = await billecta.get_swish_status(request_id)
     except BillectaApiNotFoundException as exc:
         raise swish_error(
             404, "REQUEST_NOT_FOUND", f"No Swish request with id {request_id}"
         ) from exc
     except BillectaApiRequestException as exc:
-        if exc.retryable:
-            raise swish_error(
-                503, "BILLECTA_UNAVAILABLE", f"Billecta is unavailable: {exc.message}"
-            ) from exc
+        if exc.status_code is not None and 400 <= exc.status_code < 500 and exc.status_code != 429:
+            return SwishStatus(
+                requeststatus=exc.message,
+                error_code=str(exc.status_code),
+                error_message=exc.message,
+            )
         raise swish_error(
-            502, "BILLECTA_ERROR", f"Billecta rejected the request: {exc.message}"
+            503, "BILLECTA_UNAVAILABLE", f"Billecta is unavailable: {exc.message}"
         ) from exc
+    error_message = (status.error_message or "").strip() or None
+    return SwishStatus(
+        requeststatus=error_message or status_name(status),
+        error_code=status.error_code or None,
+        error_message=error_message,
+    )
 
 
 class PhoneFieldMisconfigured(GatewayError):

@@ -6,15 +6,23 @@ repeated deliveries never create two rows: invoice payments by (`paymentreferenc
 `actionpublicid`), because `AmountCreditedOnInvoice` fires once for the debit and once for the
 credit invoice with one PaymentReferenceId; unhandled payments by `unhandledpaymentpublicid`
 (also stored as their `paymentreferenceid`, as the table's unique key needs one).
+
+A payment larger than what its invoice still owed is reported twice by Billecta: as
+`InvoicePaymentReceived` with the whole amount and as an `Overpayment` with the excess. The
+payment row keeps only what the invoice owed before it, the overpayment row the rest, so the
+excess is never counted twice. Invoice balances always come from Billecta's refresh, never from
+adding up payment rows.
 """
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
 from billecta_gateway.db import next_gateway_id
+from billecta_gateway.invoices.outcomes import settle_uncertain
 from billecta_gateway.invoices.state import local_date
 from billecta_gateway.models import Invoice, Payment
 from billecta_gateway.queue import job_id
@@ -104,6 +112,8 @@ async def record_invoice_payment(ctx: HandlerContext, payload: IncomingPaymentPa
         "billecta_event_at": ctx.created,
         "billecta_error_message": None,
     }
+    if ctx.event_type == "InvoicePaymentReceived":
+        values["amount"] = _applied_part(ctx, values["amount"], invoice, existing)
     payment, written = await _upsert(ctx, existing, values)
     ctx.touch("payment", payment.id)
     ctx.touch("invoice", invoice.id)
@@ -112,6 +122,27 @@ async def record_invoice_payment(ctx: HandlerContext, payload: IncomingPaymentPa
         return
     refresh_invoice(ctx, invoice.id)
     ctx.note(f"{kind} {payment.amount} {payment.currency or ''} on invoice {invoice.id}".strip())
+
+
+def _applied_part(
+    ctx: HandlerContext, amount: Decimal | None, invoice: Invoice, existing: Payment | None
+) -> Any:
+    """The part of a received payment that paid the invoice: at most what it still owed.
+
+    The rest arrives as an `Overpayment` event. The mirror's balance says what was owed only
+    while it predates the payment: a state read after it (a refresh, a backfill) already
+    includes it, and the amount is kept. A row already recorded keeps its amount, since the
+    balance has moved since (a redelivery must not shrink it).
+    """
+    if existing is not None and existing.amount is not None:
+        return existing.amount
+    state_at = invoice.billecta_event_at
+    if ctx.created is None or (state_at is not None and state_at >= ctx.created):
+        return amount
+    owed = invoice.invoice_balance
+    if amount is None or owed is None:
+        return amount
+    return min(amount, max(owed, Decimal(0)))
 
 
 async def _creditordebtor_id(ctx: HandlerContext, debtor_public_id: str | None) -> int | None:
@@ -170,7 +201,10 @@ async def _upsert_unhandled(
     creditordebtor = await _creditordebtor_id(ctx, payload.debtor_public_id)
     if creditordebtor is not None:
         values["creditordebtor"] = creditordebtor
-    return await _upsert(ctx, existing, values | extra)
+    payment, written = await _upsert(ctx, existing, values | extra)
+    # Billecta's state of the payment is now known: an uncertain match or delete is settled.
+    await settle_uncertain(ctx.session, limetype="payment", object_id=payment.id, by="webhook")
+    return payment, written
 
 
 @registry.on("UnmatchedPayment", payload=UnhandledPaymentPayload)
