@@ -150,7 +150,7 @@ HEALTH_CHECK_INTERVAL_SECONDS = 30
 
 def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) -> Worker:
     """A worker for these settings (jobs, crons, lifecycle hooks, UTC schedules)."""
-    # Jobs run ingestion's work too (e.g. a re-driven order row): the same callbacks as the API.
+    # The same ingestion callbacks as the API, so ingestion behaves alike in every process.
     register_hooks()
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
