@@ -42,7 +42,6 @@ BILLECTA_URL = "https://billecta.test"
 def make_settings(**overrides: Any) -> Settings:
     """Settings for a test; nothing is read from the environment that a test did not give."""
     values: dict[str, Any] = {
-        "environment": "test",
         "database_url": TEST_DATABASE_URL,
         "redis_url": TEST_REDIS_URL,
         "billecta_base_url": BILLECTA_URL,

@@ -65,6 +65,14 @@ def cmd_api(args: argparse.Namespace) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
+    if args.check:
+        import asyncio
+
+        from billecta_gateway.worker import check_worker_health
+
+        status = asyncio.run(check_worker_health(_settings()))
+        print("worker healthy" if status == 0 else "worker unhealthy: no recent health record")
+        raise SystemExit(status)
     from billecta_gateway.worker import run_worker
 
     run_worker(_settings(), burst=args.burst)
@@ -250,7 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     api.set_defaults(func=cmd_api)
 
     worker = sub.add_parser("worker", help="run the arq worker with its crons")
-    worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    mode = worker.add_mutually_exclusive_group()
+    mode.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    mode.add_argument(
+        "--check",
+        action="store_true",
+        help="health check for Docker and Kubernetes probes: exit 0 if a worker on the queue "
+        "refreshed arq's health key recently, else 1",
+    )
     worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")

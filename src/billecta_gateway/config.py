@@ -42,7 +42,6 @@ class Settings(BaseSettings):
         env_ignore_empty=True,
     )
 
-    environment: Literal["development", "production", "test"] = "development"
     database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/billecta_gateway"
     database_pool_size: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"

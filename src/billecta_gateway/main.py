@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-import billecta_gateway.decorators  # noqa: F401  (registers the ingestion hooks)
 from billecta_gateway import __version__
 from billecta_gateway.auth import require_api_key
 from billecta_gateway.billecta import BillectaClient, Priority
@@ -19,6 +18,7 @@ from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker
 from billecta_gateway.errors import install_error_handlers
 from billecta_gateway.health.router import router as health_router
+from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     lime_schema = LimeSchema.load(settings.lime_schema_file)
     # A mapping naming a field that does not exist stops start-up here.
     field_mappings = load_field_mappings(settings, lime_schema)
+    register_hooks()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any
 
 from arq import cron
-from arq.connections import ArqRedis, RedisSettings
+from arq.connections import RedisSettings
 from arq.jobs import Job, JobStatus
 from arq.typing import WorkerCoroutine
-from arq.worker import Function, Worker, func
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from arq.worker import Function, Worker, async_check_health, func
+from redis.exceptions import RedisError
 
-import billecta_gateway.decorators  # noqa: F401  (jobs re-run ingestion hooks' work)
-from billecta_gateway.billecta import BillectaClient, Priority
+from billecta_gateway.billecta import Priority
 from billecta_gateway.binding.service import bind_process
 from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker, session_scope
@@ -24,29 +23,17 @@ from billecta_gateway.invoices.refresh import (
     REFRESH_TIMEOUT_SECONDS,
     update_invoice_in_lime_with_billecta_invoice_data,
 )
-from billecta_gateway.lime.mappings import FieldMappings, load_field_mappings
+from billecta_gateway.lime.hooks import register_hooks
+from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
 from billecta_gateway.monitor import service as monitor
+from billecta_gateway.tasks.context import WorkerContext
 from billecta_gateway.tasks.jobs import TASK_CRON_JOBS, TASK_FUNCTIONS
 from billecta_gateway.webhooks.schedule import WEBHOOK_CRON_JOBS, WEBHOOK_FUNCTIONS
 
 logger = logging.getLogger("billecta_gateway.worker")
-
-
-class WorkerContext(TypedDict):
-    """What every job receives: arq's own keys plus the resources built in on_startup."""
-
-    redis: ArqRedis
-    job_id: str
-    job_try: int
-    settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
-    billecta: BillectaClient
-    lime_schema: LimeSchema
-    field_mappings: FieldMappings
 
 
 def utcnow() -> datetime:
@@ -159,10 +146,15 @@ async def _on_job_start(ctx: dict[str, Any]) -> None:
 # arq's default 0.5 s poll sleeps out the rest of a poll whenever every job slot is busy,
 # which caps a bulk batch far below what Billecta's latency allows.
 POLL_DELAY_SECONDS = 0.05
+# arq refreshes `<queue>:health-check` this often (expiring a second later); `worker --check`
+# reads it, so a stopped or wedged worker fails its health check within this many seconds.
+HEALTH_CHECK_INTERVAL_SECONDS = 30
 
 
 def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) -> Worker:
     """A worker for these settings (jobs, crons, lifecycle hooks, UTC schedules)."""
+    # The same ingestion callbacks as the API, so ingestion behaves alike in every process.
+    register_hooks()
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
         "cron_jobs": CRON_JOBS,
@@ -180,6 +172,7 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "keep_result": 3600,
         "handle_signals": not burst,
         "poll_delay": POLL_DELAY_SECONDS,
+        "health_check_interval": HEALTH_CHECK_INTERVAL_SECONDS,
     }
     options.update(overrides)
     return Worker(**options)
@@ -191,3 +184,15 @@ def run_worker(settings: Settings, *, burst: bool = False) -> None:
         level=settings.log_level, fmt=settings.log_format, secrets=settings.secret_values()
     )
     create_worker(settings, burst=burst).run()
+
+
+async def check_worker_health(settings: Settings) -> int:
+    """0 when a worker on this queue recorded its health recently (arq's key), else 1."""
+    # One attempt: a health check that retries outlives the probe's timeout.
+    redis_settings = RedisSettings.from_dsn(settings.redis_url)
+    redis_settings.conn_retries = 0
+    try:
+        return await async_check_health(redis_settings, queue_name=settings.arq_queue_name)
+    except (RedisError, OSError) as exc:
+        logger.warning("worker health check failed: Redis unreachable (%s)", type(exc).__name__)
+        return 1

@@ -11,7 +11,6 @@ from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import billecta_gateway.decorators  # noqa: F401 - registers the hooks
 from billecta_gateway.models import IntegrationMonitorLog
 from tests.conftest import make_settings
 from tests.tasks.support import add_article, add_creditor

@@ -10,7 +10,6 @@ from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import billecta_gateway.decorators  # noqa: F401 - registers the hooks
 from billecta_gateway.config import Settings
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from tests.conftest import make_settings

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-import billecta_gateway.decorators  # noqa: F401 - registers the hooks
 from billecta_gateway.config import Settings
 from billecta_gateway.models import (
     GATEWAY_ID_START,

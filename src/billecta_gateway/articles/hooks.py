@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from billecta_gateway.articles.tasks import UPSERT_ARTICLE
-from billecta_gateway.lime.hooks import UpsertContext, hooks
+from billecta_gateway.lime.hooks import UpsertContext
 from billecta_gateway.lime.mappings import field_mappings_for
 from billecta_gateway.models import Article, CreditorArticle
 from billecta_gateway.tasks.contract import enqueue_on_change
@@ -19,7 +19,6 @@ ARTICLE_PROPERTIES = frozenset({"articletype"})
 RELATION_PROPERTIES = frozenset({"creditor", "article"})
 
 
-@hooks.after_upsert("article")
 async def upsert_changed_article(ctx: UpsertContext) -> None:
     """Upsert an article whose synced fields changed, when it has creditor relations."""
     article = ctx.obj
@@ -34,7 +33,6 @@ async def upsert_changed_article(ctx: UpsertContext) -> None:
         await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_ARTICLE, object_id=article.id)
 
 
-@hooks.after_upsert("creditorarticle")
 async def upsert_article_of_relation(ctx: UpsertContext) -> None:
     """Upsert the article of a new or changed creditor relation."""
     relation = ctx.obj

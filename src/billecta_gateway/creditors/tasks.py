@@ -9,7 +9,7 @@ from billecta_gateway.tasks.contract import TaskKind, register_kind
 from billecta_gateway.tasks.runner import run_object_task
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 UPDATE_CREDITOR = register_kind(
     TaskKind(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 
 from billecta_gateway.debtors.tasks import ANONYMIZE_DEBTOR, UPSERT_DEBTOR
-from billecta_gateway.lime.hooks import UpsertContext, hooks
+from billecta_gateway.lime.hooks import UpsertContext
 from billecta_gateway.lime.mappings import field_mappings_for
 from billecta_gateway.models import CreditorDebtor, Debtor, Person
 from billecta_gateway.tasks.contract import enqueue_on_change
@@ -22,7 +22,6 @@ DEBTOR_PROPERTIES = frozenset({"person", "company", "debtortype"})
 RELATION_PROPERTIES = frozenset({"creditor", "debtor"})
 
 
-@hooks.after_upsert("debtor")
 async def upsert_changed_debtor(ctx: UpsertContext) -> None:
     """Upsert a debtor whose synced fields changed, when it has creditor relations."""
     debtor = ctx.obj
@@ -37,7 +36,6 @@ async def upsert_changed_debtor(ctx: UpsertContext) -> None:
         await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor.id)
 
 
-@hooks.after_upsert("creditordebtor")
 async def upsert_debtor_of_relation(ctx: UpsertContext) -> None:
     """Upsert the debtor of a new or changed creditor relation."""
     relation = ctx.obj
@@ -56,7 +54,6 @@ async def upsert_debtor_of_relation(ctx: UpsertContext) -> None:
         )
 
 
-@hooks.after_upsert("person")
 async def anonymize_debtors_of_person(ctx: UpsertContext) -> None:
     """Anonymize in Billecta every debtor of a person that was just anonymized."""
     person = ctx.obj

@@ -36,7 +36,7 @@ from billecta_gateway.tasks.runner import run_object_task
 from billecta_gateway.tasks.sync import billecta_problem
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 LOCK = "invoice"
 CREDIT_ACTION_TYPE = "CreditInvoiceAction"

@@ -25,7 +25,7 @@ from billecta_gateway.invoices.state import apply_invoice_state, invoice_state
 from billecta_gateway.models import Invoice, Order
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 logger = logging.getLogger("billecta_gateway.invoices")
 

@@ -1,11 +1,13 @@
 """Per-limetype callbacks run by object ingestion: the spec's "decorators".
 
-Another module registers what happens when Lime writes an object:
+A domain module writes what happens when Lime writes an object:
 
-    @hooks.after_upsert("debtor")
     async def sync_debtor(ctx: UpsertContext) -> None:
         if ctx.created or ctx.changed & MAPPED_FIELDS:
             ctx.jobs.add("upsert_debtor", ctx.object_id, job_id=...)
+
+and `register_hooks()` (called once by the app and the worker at start-up) names it:
+`registry.after_upsert("debtor")(sync_debtor)`. Importing a module registers nothing.
 
 `after_upsert` callbacks run only for limetypes named in `SYNC_ON_CHANGE` (the decorators are
 opt-in); `before_delete` callbacks always run and may refuse the delete by raising a
@@ -91,6 +93,12 @@ def _check_limetypes(limetypes: tuple[str, ...]) -> None:
         raise ValueError(f"unknown limetype(s): {', '.join(unknown)}")
 
 
+def _append_once(callbacks: list[Any], func: Any) -> None:
+    # Every process start-up (and every app a test builds) registers again: a callback runs once.
+    if func not in callbacks:
+        callbacks.append(func)
+
+
 @dataclass
 class ObjectHooks:
     """A registry of per-limetype callbacks, run in registration order."""
@@ -104,7 +112,7 @@ class ObjectHooks:
 
         def register(func: U) -> U:
             for name in limetypes:
-                self._after_upsert.setdefault(name, []).append(func)
+                _append_once(self._after_upsert.setdefault(name, []), func)
             return func
 
         return register
@@ -115,7 +123,7 @@ class ObjectHooks:
 
         def register(func: D) -> D:
             for name in limetypes:
-                self._before_delete.setdefault(name, []).append(func)
+                _append_once(self._before_delete.setdefault(name, []), func)
             return func
 
         return register
@@ -141,7 +149,6 @@ hooks = ObjectHooks()
 LOCKED_ORDER_STATUSES = frozenset({"processing", "attested", "credited", "cancelled"})
 
 
-@hooks.before_delete("orderrow")
 async def guard_order_row_delete(ctx: DeleteContext) -> None:
     """Refuse to delete an order row whose order is processing, attested, credited or cancelled."""
     assert isinstance(ctx.obj, OrderRow)
@@ -155,3 +162,21 @@ async def guard_order_row_delete(ctx: DeleteContext) -> None:
             f"Order row {ctx.obj.id} belongs to order {ctx.obj.order} with status "
             f"'{status}' and cannot be deleted"
         )
+
+
+def register_hooks(registry: ObjectHooks = hooks) -> ObjectHooks:
+    """Register every ingestion callback (the spec's decorators); registering again is a no-op."""
+    # Imported here: the domain modules build on this one.
+    from billecta_gateway.articles import hooks as articles
+    from billecta_gateway.debtors import hooks as debtors
+    from billecta_gateway.orders import hooks as orders
+
+    registry.before_delete("orderrow")(guard_order_row_delete)
+    registry.after_upsert("article")(articles.upsert_changed_article)
+    registry.after_upsert("creditorarticle")(articles.upsert_article_of_relation)
+    registry.after_upsert("debtor")(debtors.upsert_changed_debtor)
+    registry.after_upsert("creditordebtor")(debtors.upsert_debtor_of_relation)
+    registry.after_upsert("person")(debtors.anonymize_debtors_of_person)
+    registry.after_upsert("order")(orders.create_new_order_in_billecta)
+    registry.after_upsert("orderrow")(orders.resync_orders_of_row)
+    return registry

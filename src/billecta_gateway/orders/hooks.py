@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billecta_gateway.lime.hooks import UpsertContext, hooks
+from billecta_gateway.lime.hooks import UpsertContext
 from billecta_gateway.lime.mappings import field_mappings_for
 from billecta_gateway.models import Order, OrderRow
 from billecta_gateway.orders.tasks import UPSERT_ATTEST_ORDER, UPSERT_ORDER
@@ -39,7 +39,6 @@ async def resync_orders(
         await enqueue_on_change(session, jobs, kind=kind, object_id=order_id)
 
 
-@hooks.after_upsert("order")
 async def create_new_order_in_billecta(ctx: UpsertContext) -> None:
     """Create a new order in Billecta (once it has rows; its rows trigger it otherwise)."""
     order = ctx.obj
@@ -51,7 +50,6 @@ async def create_new_order_in_billecta(ctx: UpsertContext) -> None:
         await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_ORDER, object_id=order.id)
 
 
-@hooks.after_upsert("orderrow")
 async def resync_orders_of_row(ctx: UpsertContext) -> None:
     """Upsert again the order(s) of a created, changed or moved order row."""
     row = ctx.obj

@@ -25,7 +25,7 @@ from billecta_gateway.monitor import service as monitor
 from billecta_gateway.scheduled.runs import clock, log_run, recorded_run
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 logger = logging.getLogger("billecta_gateway.scheduled")
 

@@ -48,7 +48,7 @@ from billecta_gateway.queue import AfterCommit, job_id
 from billecta_gateway.tasks.locks import advisory_lock, lock_key
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 FAN_OUT_JOB = "fan_out_task"
 # More objects than this in one request is almost certainly a filter mistake.

@@ -36,7 +36,7 @@ from billecta_gateway.tasks.contract import (
 from billecta_gateway.tasks.runner import retry_delay, transient
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 logger = logging.getLogger("billecta_gateway.tasks")
 

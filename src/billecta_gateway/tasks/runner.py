@@ -34,7 +34,7 @@ from billecta_gateway.tasks.contract import (
 from billecta_gateway.tasks.locks import lock_key
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 logger = logging.getLogger("billecta_gateway.tasks")
 

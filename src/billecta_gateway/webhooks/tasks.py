@@ -45,7 +45,7 @@ from billecta_gateway.webhooks import inbox, service
 from billecta_gateway.webhooks.reconcile import reconcile_creditor
 
 if TYPE_CHECKING:
-    from billecta_gateway.worker import WorkerContext
+    from billecta_gateway.tasks.context import WorkerContext
 
 logger = logging.getLogger("billecta_gateway.webhooks")
 
