@@ -316,10 +316,10 @@ async def seed(session: AsyncSession) -> None:
     await session.commit()
 
 
-def amount(value: str) -> dict[str, Any]:
+def amount(value: str, currency: str = "SEK") -> dict[str, Any]:
     """A Billecta AmountView (minor units)."""
     minor = int(D(value) * 100)
-    return {"CurrencyCode": "SEK", "Value": minor, "ValueForView": float(D(value))}
+    return {"CurrencyCode": currency, "Value": minor, "ValueForView": float(D(value))}
 
 
 def billecta_invoice(
@@ -331,16 +331,19 @@ def billecta_invoice(
     invoice_date: str,
     due_date: str,
     stage: str = "InvoiceSent",
+    currency: str = "SEK",
+    closed: str | None = None,
 ) -> dict[str, Any]:
     """An InvoiceActionSubView row of Billecta's open/closed lists."""
     return {
+        "ClosedDate": f"{closed}T14:00:00" if closed else None,
         "ActionPublicId": action,
         "CreditorPublicId": CREDITOR_PUBLIC_ID,
         "DebtorPublicId": "d0000000-0000-4000-8000-000000000001",
         "DebtorName": debtor,
         "InvoiceNumber": number,
-        "InvoicedAmount": amount(invoiced),
-        "CurrentAmount": amount(current),
+        "InvoicedAmount": amount(invoiced, currency),
+        "CurrentAmount": amount(current, currency),
         "Stage": stage,
         "ActionType": "InvoiceAction",
         "InvoiceDate": f"{invoice_date}T00:00:00",
@@ -418,7 +421,14 @@ CLOSED_INVOICES = [
 
 
 def incoming_payment(
-    reference: str, action: str, number: str, debtor: str, value: str, paid_on: str, mean: str
+    reference: str,
+    action: str,
+    number: str,
+    debtor: str,
+    value: str,
+    paid_on: str,
+    mean: str,
+    currency: str = "SEK",
 ) -> dict[str, Any]:
     """An IncomingPaymentView."""
     return {
@@ -427,7 +437,7 @@ def incoming_payment(
         "ActionPublicId": action,
         "ActionType": "InvoiceAction",
         "DebtorName": debtor,
-        "Amount": amount(value),
+        "Amount": amount(value, currency),
         "PaymentDate": f"{paid_on}T10:15:00",
         "PaymentMeanCode": mean,
         "PaymentReferenceId": reference,
