@@ -149,11 +149,6 @@ class Totals:
             if isinstance(value, int | Decimal) and not isinstance(value, bool):
                 values[index] += value
 
-    @property
-    def values(self) -> list[Any]:
-        """The totals of an ungrouped table."""
-        return self._groups.get((), self._blank())
-
     def rows(self, label: str) -> list[list[Any]]:
         """One totals row per group in report order, the group's values in their columns and
         `label` in the first column when it is free (an ungrouped table always has one)."""
