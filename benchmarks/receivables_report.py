@@ -1,7 +1,8 @@
 """Benchmark: the accounts receivable report for 100,000 invoices as xlsx (DESIGN §7).
 
 Creates a scratch database, migrates it, seeds one creditor's invoices (with orders, rows and
-payments), answers Billecta's open-invoice list from an in-process mock transport, then
+payments), answers Billecta's open-invoice list, its closed-invoice lists since the report date
+(31-day windows) and incoming payments from an in-process mock transport, then
 generates the report through the service (streamed rows, write-only workbook) and, side by
 side, a bare openpyxl write-only loop of the same cells. Each is run twice: once timed, once
 under tracemalloc for its peak memory growth. The scratch database is dropped at the end.
@@ -44,7 +45,7 @@ BILLECTA_URL = "https://billecta.bench"
 CREDITOR_ID = 1
 CREDITOR_PUBLIC_ID = "bench-creditor-0001"
 REPORT_DATE = date(2025, 9, 30)
-COLUMNS = 13
+COLUMNS = 14
 
 
 def migrate(url: str) -> None:
@@ -55,8 +56,11 @@ def migrate(url: str) -> None:
     command.upgrade(cfg, "head")
 
 
-async def seed(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    """Write the invoices; answer the Billecta open list the mock will serve."""
+async def seed(
+    url: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[tuple[date, dict[str, Any]]]]:
+    """Write the invoices; answer the Billecta open list and the (closing day, item) of the
+    invoices closed after the report date, as the mock will serve them."""
     rng = random.Random(7)
     invoices: int = params["invoices"]
     conn = await asyncpg.connect(plain_dsn(url))
@@ -79,6 +83,7 @@ async def seed(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         )
         orders, rows, invoice_rows, payments = [], [], [], []
         billecta_open: list[dict[str, Any]] = []
+        billecta_closed: list[tuple[date, dict[str, Any]]] = []
         for n in range(1, invoices + 1):
             debtor = rng.randint(1, params["debtors"])
             invoiced_on = REPORT_DATE - timedelta(days=rng.randint(-20, 400))
@@ -100,6 +105,11 @@ async def seed(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
                 payments.append(
                     (n, n, CREDITOR_ID, "payment", "received", paid, paid_on, f"ref-{n}", action)
                 )
+                if paid_on > REPORT_DATE:
+                    item = _billecta_item(action, n, debtor, amount, invoiced_on, due)
+                    item.update(Stage="Completed", CurrentAmount=_money(Decimal(0)),
+                                ClosedDate=f"{paid_on.isoformat()}T12:00:00")  # fmt: skip
+                    billecta_closed.append((paid_on, item))
             elif invoiced_on <= REPORT_DATE:
                 billecta_open.append(_billecta_item(action, n, debtor, amount, invoiced_on, due))
         for n in range(params["billecta_only"]):
@@ -135,7 +145,7 @@ async def seed(url: str, params: dict[str, Any]) -> list[dict[str, Any]]:
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
-    return billecta_open
+    return billecta_open, billecta_closed
 
 
 def _money(value: Decimal) -> dict[str, Any]:
@@ -163,12 +173,12 @@ def _billecta_item(
 
 
 def bare_cells(rows: int) -> Iterator[list[Any]]:
-    """Values of the report's types (text, dates, money, integers), one row at a time."""
+    """Values of the report's types (text, dates, currency, money, integers), one row at a time."""
     day = date(2025, 1, 1)
     for n in range(rows):
         amount = Decimal(n % 10_000) + Decimal("0.25")
         yield [
-            f"Debtor {n % 5_000:06d} AB", f"F{n:07d}", day, day, day, day, amount,
+            f"Debtor {n % 5_000:06d} AB", f"F{n:07d}", day, day, day, day, "SEK", amount,
             Decimal(0), Decimal(0), Decimal(0), amount, n % 120, "Lime",
         ]  # fmt: skip
 
@@ -222,19 +232,28 @@ async def main() -> None:
                         f'CREATE DATABASE "{name}"')  # fmt: skip
     try:
         await asyncio.to_thread(migrate, url)
-        billecta_open = await seed(url, params)
+        billecta_open, billecta_closed = await seed(url, params)
         payload = json.dumps(billecta_open).encode()
         params["billecta_open_items"] = len(billecta_open)
+        params["billecta_closed_after_date"] = len(billecta_closed)
         del billecta_open
         print("fixed parameters:")
         for key, value in params.items():
             print(f"  {key} = {value}")
 
         def answer(request: httpx.Request) -> httpx.Response:
-            assert request.url.path == f"/v1/invoice/open/{CREDITOR_PUBLIC_ID}"
-            return httpx.Response(
-                200, content=payload, headers={"Content-Type": "application/json"}
-            )
+            path = request.url.path
+            if path == f"/v1/invoice/closed/{CREDITOR_PUBLIC_ID}":
+                low = date.fromisoformat(request.url.params["from"])
+                high = date.fromisoformat(request.url.params["to"])
+                items = [item for day, item in billecta_closed if low <= day <= high]
+                body = json.dumps(items).encode()
+            elif path == "/v1/payments/incomingpayments":
+                body = b"[]"
+            else:
+                assert path == f"/v1/invoice/open/{CREDITOR_PUBLIC_ID}", path
+                body = payload
+            return httpx.Response(200, content=body, headers={"Content-Type": "application/json"})
 
         settings = Settings(
             _env_file=None,

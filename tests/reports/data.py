@@ -236,6 +236,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="payment",
                 paymentstatus="received",
                 amount=D("250.00"),
+                currency="SEK",
                 paymentdate=date(2025, 8, 20),
                 paymentreferenceid="ref-1",
                 actionpublicid="act-4001",
@@ -248,6 +249,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="payment",
                 paymentstatus="received",
                 amount=D("300.00"),
+                currency="SEK",
                 paymentdate=date(2025, 10, 5),
                 paymentreferenceid="ref-2",
                 actionpublicid="act-4004",
@@ -261,6 +263,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="credit",
                 paymentstatus="received",
                 amount=D("200.00"),
+                currency="SEK",
                 paymentdate=date(2025, 9, 10),
                 paymentreferenceid="ref-3",
                 actionpublicid="act-4005",
@@ -272,6 +275,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="writeoff",
                 paymentstatus="received",
                 amount=D("100.00"),
+                currency="SEK",
                 paymentdate=date(2025, 9, 20),
                 paymentreferenceid="ref-4",
                 actionpublicid="act-4005",
@@ -283,6 +287,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="payment",
                 paymentstatus="received",
                 amount=D("400.00"),
+                currency="SEK",
                 paymentdate=date(2025, 9, 15),
                 paymentreferenceid="ref-5",
                 actionpublicid="act-4006",
@@ -295,6 +300,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="payment",
                 paymentstatus="received",
                 amount=D("500.00"),
+                currency="SEK",
                 paymentdate=date(2025, 9, 28),
                 paymentreferenceid="ref-6",
                 actionpublicid="act-4011",
@@ -307,6 +313,7 @@ async def seed(session: AsyncSession) -> None:
                 paymenttype="payment",
                 paymentstatus="deleted",
                 amount=D("999.00"),
+                currency="SEK",
                 paymentdate=date(2025, 9, 16),
                 paymentreferenceid="ref-7",
                 actionpublicid="act-4006",
@@ -316,10 +323,10 @@ async def seed(session: AsyncSession) -> None:
     await session.commit()
 
 
-def amount(value: str) -> dict[str, Any]:
+def amount(value: str, currency: str = "SEK") -> dict[str, Any]:
     """A Billecta AmountView (minor units)."""
     minor = int(D(value) * 100)
-    return {"CurrencyCode": "SEK", "Value": minor, "ValueForView": float(D(value))}
+    return {"CurrencyCode": currency, "Value": minor, "ValueForView": float(D(value))}
 
 
 def billecta_invoice(
@@ -331,16 +338,19 @@ def billecta_invoice(
     invoice_date: str,
     due_date: str,
     stage: str = "InvoiceSent",
+    currency: str = "SEK",
+    closed: str | None = None,
 ) -> dict[str, Any]:
     """An InvoiceActionSubView row of Billecta's open/closed lists."""
     return {
+        "ClosedDate": f"{closed}T14:00:00" if closed else None,
         "ActionPublicId": action,
         "CreditorPublicId": CREDITOR_PUBLIC_ID,
         "DebtorPublicId": "d0000000-0000-4000-8000-000000000001",
         "DebtorName": debtor,
         "InvoiceNumber": number,
-        "InvoicedAmount": amount(invoiced),
-        "CurrentAmount": amount(current),
+        "InvoicedAmount": amount(invoiced, currency),
+        "CurrentAmount": amount(current, currency),
         "Stage": stage,
         "ActionType": "InvoiceAction",
         "InvoiceDate": f"{invoice_date}T00:00:00",
@@ -418,7 +428,14 @@ CLOSED_INVOICES = [
 
 
 def incoming_payment(
-    reference: str, action: str, number: str, debtor: str, value: str, paid_on: str, mean: str
+    reference: str,
+    action: str,
+    number: str,
+    debtor: str,
+    value: str,
+    paid_on: str,
+    mean: str,
+    currency: str = "SEK",
 ) -> dict[str, Any]:
     """An IncomingPaymentView."""
     return {
@@ -427,7 +444,7 @@ def incoming_payment(
         "ActionPublicId": action,
         "ActionType": "InvoiceAction",
         "DebtorName": debtor,
-        "Amount": amount(value),
+        "Amount": amount(value, currency),
         "PaymentDate": f"{paid_on}T10:15:00",
         "PaymentMeanCode": mean,
         "PaymentReferenceId": reference,

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import io
+import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
+import respx
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.models import Document
+from tests.reports.data import CREDITOR_PUBLIC_ID
 from tests.reports.pdf_text import pdf_text
 
 PREFIX = "/limepkg-billecta-integration"
@@ -50,3 +54,37 @@ def workbook(content: bytes) -> Any:
 def text_of(pdf: bytes) -> str:
     assert pdf.startswith(b"%PDF-")
     return pdf_text(pdf)
+
+
+def serve_invoice_lists(
+    billecta: respx.Router,
+    *,
+    open_items: Sequence[dict[str, Any]],
+    closed_items: Sequence[dict[str, Any]] = (),
+    payments: Sequence[dict[str, Any]] = (),
+) -> dict[str, respx.Route]:
+    """Billecta's open list, closed lists (by closing day, `from` and `to` included) and
+    incoming payments (by day, filtered by action id) for CREDITOR_PUBLIC_ID."""
+
+    def closed(request: httpx.Request) -> httpx.Response:
+        low, high = request.url.params["from"], request.url.params["to"]
+        items = [i for i in closed_items if low <= (i.get("ClosedDate") or "")[:10] <= high]
+        return httpx.Response(200, json=items)
+
+    def incoming(request: httpx.Request) -> httpx.Response:
+        sent = json.loads(request.content)
+        low, high = sent["From"][:10], sent["To"][:10]
+        wanted = set(sent.get("ActionPublicIdFilter") or ())
+        items = [
+            p
+            for p in payments
+            if low <= p["PaymentDate"][:10] <= high
+            and (not wanted or p["ActionPublicId"] in wanted)
+        ]
+        return httpx.Response(200, json=items)
+
+    return {
+        "open": billecta.get(f"/v1/invoice/open/{CREDITOR_PUBLIC_ID}").respond(json=open_items),
+        "closed": billecta.get(f"/v1/invoice/closed/{CREDITOR_PUBLIC_ID}").mock(side_effect=closed),
+        "incoming": billecta.put("/v1/payments/incomingpayments").mock(side_effect=incoming),
+    }

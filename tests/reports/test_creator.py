@@ -30,6 +30,7 @@ from tests.reports.helpers import (
     text_of,
     workbook,
 )
+from tests.reports.mixed import seed_mixed
 from tests.reports.test_receivables import as_values
 
 URL = f"{PREFIX}/billecta/report-creator"
@@ -60,19 +61,20 @@ async def test_accounts_receivable_as_the_spec_example_sends_it(
     assert workbook(content).sheetnames == ["Summary", "Accounts Receivable (Kundreskon"]
     rows = data_rows(content)
     assert rows[0] == (
-        "Debtor", "Invoice no.", "OCR", "Invoice date", "Due date", "Invoiced", "Paid",
-        "Balance", "Status",
+        "Debtor", "Invoice no.", "OCR", "Invoice date", "Due date", "Currency", "Invoiced",
+        "Paid", "Balance", "Status",
     )  # fmt: skip
-    assert [(row[0], row[1]) for row in rows[1:-1]] == [
-        ("Alfa AB", "F4001"),
-        ("Alfa AB", "F4010"),
-        ("Alfa AB", "F4002"),
-        ("Gamma HB", "F4005"),
-        ("Gamma HB", "F4009"),
+    # The status is shown by its label, not its option key.
+    assert [(row[0], row[1], row[9]) for row in rows[1:-1]] == [
+        ("Alfa AB", "F4001", "Partially paid"),
+        ("Alfa AB", "F4010", "Sent"),
+        ("Alfa AB", "F4002", "Sent"),
+        ("Gamma HB", "F4005", "Partially paid"),
+        ("Gamma HB", "F4009", "Sent"),
     ]
-    assert as_values(rows[-1])[5:8] == (D(3900), D(250), D(3350))
+    assert as_values(rows[-1])[5:9] == ("SEK", D(3900), D(250), D(3350))
     sheet = workbook(content).worksheets[1]
-    assert sheet["H2"].number_format == "#,##0.00" and sheet["D2"].number_format == "yyyy-mm-dd"
+    assert sheet["I2"].number_format == "#,##0.00" and sheet["D2"].number_format == "yyyy-mm-dd"
     summary = sheet_rows(content, "Summary")
     assert ("Invoice date from", "2025-08-01") in [row[:2] for row in summary]
     document = await session.scalar(select(Document))
@@ -105,8 +107,14 @@ async def test_payment_summary_pdf_totals_the_period(client: httpx.AsyncClient) 
     )
     lines = text_of((await download(client, response)).content).splitlines()
     assert "Payment Summary" in lines
-    total_at = max(i for i, line in enumerate(lines) if line == "Total")
-    assert lines[total_at + 1] == "1,750.00"
+    # Payments, credits and write-offs are totalled apart, per currency, never added up.
+    totals = [lines[i + 1 : i + 4] for i, line in enumerate(lines) if line == "Total"]
+    assert totals == [
+        ["Credit", "SEK", "200.00"],
+        ["Payment", "SEK", "1,450.00"],
+        ["Write-off", "SEK", "100.00"],
+    ]
+    assert "1,750.00" not in lines
     # Deleted payments are left out; the debtor is reached through invoice.debtor.
     assert "999.00" not in lines and "Gamma HB" in lines
 
@@ -119,8 +127,8 @@ async def test_option_parameter_narrows_the_rows(client: httpx.AsyncClient) -> N
         ),
     )
     rows = sheet_rows((await download(client, response)).content, "Payment Summary")
-    assert {row[1] for row in rows[1:-1]} == {"payment"}
-    assert as_values(rows[-1])[7] == D(1450)
+    assert {row[1] for row in rows[1:-1]} == {"Payment"}
+    assert as_values(rows[-1])[:2] + as_values(rows[-1])[7:] == ("Total", "Payment", "SEK", D(1450))
 
 
 async def test_prepaid_payments_lists_payments_for_later_periods(
@@ -130,8 +138,8 @@ async def test_prepaid_payments_lists_payments_for_later_periods(
     rows = data_rows((await download(client, response)).content)
     assert [as_values(row) for row in rows[1:]] == [
         ("Gamma HB", "F4011", date(2025, 10, 1), date(2025, 10, 31), date(2025, 9, 28), "BG",
-         D(500)),
-        ("Total", None, None, None, None, None, D(500)),
+         "SEK", D(500)),
+        ("Total", None, None, None, None, None, "SEK", D(500)),
     ]  # fmt: skip
 
 
@@ -207,6 +215,17 @@ async def test_report_configs_list_the_shipped_reports(client: httpx.AsyncClient
 
 
 FOURTH_REPORT = """
+[reports.debtors_descending]
+title = "Debtors, Ö to A"
+limetype = "invoice"
+owners = { creditor = "creditor" }
+sort = ["-debtor.name"]
+filter = { key = "invoicestatus", op = "IN", exp = ["sent", "subpaid", "expired"] }
+
+[[reports.debtors_descending.columns]]
+field = "debtor.name"
+label = "Debtor"
+
 [reports.open_invoices_by_balance]
 title = "Open invoices by balance"
 limetype = "invoice"
@@ -230,6 +249,10 @@ label = "Number"
 [[reports.open_invoices_by_balance.columns]]
 field = "creditor.name"
 label = "Creditor"
+
+[[reports.open_invoices_by_balance.columns]]
+field = "currency"
+label = "Currency"
 
 [[reports.open_invoices_by_balance.columns]]
 field = "invoice_balance"
@@ -260,8 +283,11 @@ async def test_a_report_defined_in_toml_alone_is_generated(
     custom_client: httpx.AsyncClient,
 ) -> None:
     listed = (await custom_client.get(CONFIGS)).json()["items"]
-    assert [item["config_key"] for item in listed] == ["open_invoices_by_balance"]
-    assert listed[0]["owner_limetypes"] == ["creditor", "debtor"]
+    assert [item["config_key"] for item in listed] == [
+        "debtors_descending",
+        "open_invoices_by_balance",
+    ]
+    assert listed[1]["owner_limetypes"] == ["creditor", "debtor"]
 
     response = await custom_client.post(
         URL,
@@ -271,15 +297,15 @@ async def test_a_report_defined_in_toml_alone_is_generated(
     rows = sheet_rows(content, "Open invoices by balance")
     # Run on a debtor: its invoices of every creditor, largest balance first.
     assert [as_values(row) for row in rows[1:]] == [
-        ("F4001", "Fastighets AB Ek", D(1000)),
-        ("X1", "Other AB", D(999)),
-        ("F4007", "Fastighets AB Ek", D(700)),
-        ("F4002", "Fastighets AB Ek", D(500)),
-        ("F4010", "Fastighets AB Ek", D(150)),
-        ("Total", None, D(3349)),
+        ("F4001", "Fastighets AB Ek", "SEK", D(1000)),
+        ("X1", "Other AB", "SEK", D(999)),
+        ("F4007", "Fastighets AB Ek", "SEK", D(700)),
+        ("F4002", "Fastighets AB Ek", "SEK", D(500)),
+        ("F4010", "Fastighets AB Ek", "SEK", D(150)),
+        ("Total", None, "SEK", D(3349)),
     ]
     sheet = workbook(content)["Open invoices by balance"]
-    assert sheet["C2"].number_format == '#,##0.00 "kr"'
+    assert sheet["D2"].number_format == '#,##0.00 "kr"'
 
     response = await custom_client.post(
         f"{PREFIX}/billecta/report-creator",
@@ -292,7 +318,7 @@ async def test_a_report_defined_in_toml_alone_is_generated(
         },
     )
     lines = text_of((await download(custom_client, response)).content).splitlines()
-    assert lines[lines.index("Total") + 1] == "2,699.00"
+    assert lines[lines.index("Total") + 1 : lines.index("Total") + 3] == ["SEK", "2,699.00"]
     assert "Balance above" in lines and "600" in lines
 
 
@@ -313,6 +339,21 @@ async def test_a_report_defined_in_toml_alone_is_generated(
         ),
         ({"filter": {"key": "nope", "op": "=", "exp": 1}}, "'nope' is not a property of invoice"),
         ({"colour": "red"}, "unknown keys ['colour']"),
+        (
+            {"columns": [{"field": "invoice_balance", "sum": True}]},
+            "sum = true on a money column needs a currency column",
+        ),
+        (
+            {
+                "columns": [{"field": "currency"}, {"field": "invoice_balance", "sum": True}],
+                "totals_by": ["invoicestatus"],
+            },
+            "totals_by ['invoicestatus'] must be fields of the report's columns",
+        ),
+        (
+            {"columns": [{"field": "invoicenumber", "labels": {"a": "A"}}]},
+            "labels are only for option properties",
+        ),
     ],
 )
 def test_configuration_mistakes_are_named_when_loaded(
@@ -328,3 +369,48 @@ def test_configuration_mistakes_are_named_when_loaded(
     with pytest.raises(ConfigurationError) as caught:
         parse_reports_config({"reports": {"bad": report}}, LimeSchema())
     assert message in str(caught.value)
+
+
+async def test_sums_are_per_currency_and_names_in_swedish_order(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await seed_mixed(session)
+    response = await client.post(URL, json=body("accounts_receivable"))
+    rows = data_rows((await download(client, response)).content)
+    data = [row for row in rows[1:] if row[0] != "Total"]
+    assert [(row[0], row[1], row[5], row[9]) for row in data] == [
+        ("Alfa AB", "F4001", "SEK", "Partially paid"),
+        ("Alfa AB", "F4010", "SEK", "Sent"),
+        ("Alfa AB", "F4002", "SEK", "Sent"),
+        ("Alfa AB", "F4007", "SEK", "Sent"),
+        ("Beta AB", "F4003", "SEK", "Overdue"),
+        ("beta bygg", "M4104", "NOK", "Sent"),
+        ("Gamma HB", "F4005", "SEK", "Partially paid"),
+        ("Gamma HB", "F4009", "SEK", "Sent"),
+        ("Zeta AB", "M4105", "EUR", "Partially paid"),
+        ("Åkesson AB", "M4101", "EUR", "Sent"),
+        ("Ängby HB", "M4102", "SEK", "Sent"),
+        ("Öberg AB", "M4103", "EUR", "Partially paid"),
+    ]
+    # Currency, invoiced, paid, balance: one totals row per currency, SEK first.
+    assert [as_values(row)[5:9] for row in rows if row[0] == "Total"] == [
+        ("SEK", D("6634.56"), D(250), D("6084.56")),
+        ("EUR", D("750.5"), D(40), D("660.5")),
+        ("NOK", D(1000), D(0), D(1000)),
+    ]
+
+
+async def test_descending_text_sort_is_reverse_swedish_order(
+    custom_client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await seed_mixed(session)
+    response = await custom_client.post(
+        URL,
+        json={"config_key": "debtors_descending", "limetype": "creditor", "idlimeobject": CREDITOR},
+    )
+    rows = data_rows((await download(custom_client, response)).content)
+    names = list(dict.fromkeys(row[0] for row in rows[1:]))
+    assert names == [
+        "Öberg AB", "Ängby HB", "Åkesson AB", "Zeta AB", "Gamma HB", "beta bygg", "Beta AB",
+        "Alfa AB",
+    ]  # fmt: skip

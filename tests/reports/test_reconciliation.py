@@ -13,6 +13,7 @@ import pytest
 import respx
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billecta_gateway.models import Creditor, Invoice, Payment
 from tests.conftest import BILLECTA_URL
 from tests.reports.data import (
     CLOSED_INVOICES,
@@ -99,24 +100,38 @@ async def test_invoices_are_compared_and_receivables_movements_booked(
         "B1": "Only in Billecta",
     }
     mismatch = as_values(next(row for row in compared if row[1] == "F4009"))
-    assert mismatch[4:] == (D(1000), D(1000), D(1000), D(900), D(100), "sent", "InvoiceSent")
+    # The Lime status is shown by its label, not its option key.
+    assert mismatch[4:] == (D(1000), D(1000), D(1000), D(900), D(100), "Sent", "InvoiceSent")
+    subpaid = as_values(next(row for row in compared if row[1] == "F4005"))
+    assert subpaid[9] == "Partially paid"
     assert as_values(compared[-1])[4:9] == (D(5000), D(5450), D(3350), D(3000), D(350))
 
+    # Invoices debit receivables on their invoice date; the period's payments, credit and
+    # write-off credit it on their own dates, although invoices are what is compared.
     movements = sheet_rows(content, "Movements on 1510")
     assert as_values(movements[1])[1::5] == ("Opening balance", D("10000.5"))
-    assert [row[1] for row in movements[2:-1]] == [
-        "Invoice F4001", "Invoice F4005", "Invoice F4002", "Invoice F4006",
-        "Invoice F4010", "Invoice F4011", "Invoice F4009",
-    ]  # fmt: skip
-    assert as_values(movements[-2])[6] == D("14800.5")
-    assert as_values(movements[-1])[4:6] == (D(4800), D(0))
+    assert [as_values(row)[1:] for row in movements[2:-1]] == [
+        ("Invoice F4001", "Alfa AB", "Invoice total", D(1250), None, D("11250.5")),
+        ("Invoice F4005", "Gamma HB", "Invoice total", D(1000), None, D("12250.5")),
+        ("Payment F4001", "Alfa AB", "Payment (BG)", None, D(250), D("12000.5")),
+        ("Invoice F4002", "Alfa AB", "Invoice total", D(500), None, D("12500.5")),
+        ("Invoice F4006", "Gamma HB", "Invoice total", D(400), None, D("12900.5")),
+        ("Credit F4005", "Gamma HB", "Credit", None, D(200), D("12700.5")),
+        ("Invoice F4010", "Alfa AB", "Invoice total", D(150), None, D("12850.5")),
+        ("Payment F4006", "Gamma HB", "Payment (SWISH)", None, D(400), D("12450.5")),
+        ("Invoice F4011", "Gamma HB", "Invoice total", D(500), None, D("12950.5")),
+        ("Write-off F4005", "Gamma HB", "Write-off", None, D(100), D("12850.5")),
+        ("Invoice F4009", "Gamma HB", "Invoice total", D(1000), None, D("13850.5")),
+        ("Payment F4011", "Gamma HB", "Payment (BG)", None, D(500), D("13350.5")),
+    ]
+    assert as_values(movements[-1])[4:6] == (D(4800), D(1450))
 
     summary = sheet_rows(content, "Summary")
     assert section(summary, "Account 1510") == [
         ("Opening balance", D("10000.5")),
         ("Debit", D(4800)),
-        ("Credit", D(0)),
-        ("Closing balance", D("14800.5")),
+        ("Credit", D(1450)),
+        ("Closing balance", D("13350.5")),
     ]
     counts = {row[0]: row[1] for row in section(summary, "Invoices compared")}
     assert counts == {
@@ -137,8 +152,9 @@ async def test_pdf_shows_the_same_balances(client: httpx.AsyncClient) -> None:
 
     assert "Account reconciliation" in lines
     closing = lines.index("Closing balance")
-    assert lines[closing + 1] == "14,800.50"
+    assert lines[closing + 1] == "13,350.50"
     assert lines[lines.index("Debit") + 1] == "4,800.00"
+    assert lines[lines.index("Credit") + 1] == "1,450.00"
     assert "Amount and status mismatch" in lines and "Only in Billecta" in lines
 
 
@@ -213,3 +229,72 @@ async def test_unknown_creditor_is_a_404(client: httpx.AsyncClient, session: Asy
     assert response.status_code == 404
     assert response.json() == {"error_message": "Creditor 424242 not found"}
     assert await document_count(session) == 0
+
+
+LEDGER_CREDITOR = 1010
+LEDGER_PUBLIC_ID = "c0ffee00-0000-4000-8000-000000001010"
+
+
+async def seed_ledger(session: AsyncSession) -> None:
+    """The issue's repro: September invoices of 1,600, a payment of 600, a write-off of 500."""
+    session.add(Creditor(id=LEDGER_CREDITOR, name="Ledger AB", creditorpublicid=LEDGER_PUBLIC_ID))
+    await session.flush()
+    session.add_all(
+        [
+            Invoice(id=4201, creditor=LEDGER_CREDITOR, debtor=2001, invoicenumber="L1",
+                    actionpublicid="act-l1", invoicestatus="paid", currency="SEK",
+                    invoicedate=date(2025, 9, 1), invoice_expires=date(2025, 9, 20),
+                    invoice_amount=D(1000), invoice_balance=D(0)),
+            Invoice(id=4202, creditor=LEDGER_CREDITOR, debtor=2002, invoicenumber="L2",
+                    actionpublicid="act-l2", invoicestatus="sent", currency="SEK",
+                    invoicedate=date(2025, 9, 5), invoice_expires=date(2025, 9, 30),
+                    invoice_amount=D(600), invoice_balance=D(500)),
+        ]
+    )  # fmt: skip
+    await session.flush()
+    session.add_all(
+        [
+            Payment(id=5201, invoice=4201, creditor=LEDGER_CREDITOR, paymenttype="payment",
+                    paymentstatus="received", amount=D(600), paymentdate=date(2025, 9, 20),
+                    paymentreferenceid="ref-l1", actionpublicid="act-l1",
+                    paymentmeancode="BG"),
+            Payment(id=5202, invoice=4201, creditor=LEDGER_CREDITOR, paymenttype="writeoff",
+                    paymentstatus="received", amount=D(500), paymentdate=date(2025, 9, 25),
+                    paymentreferenceid="ref-l2", actionpublicid="act-l1"),
+        ]
+    )  # fmt: skip
+    await session.commit()
+
+
+@pytest.mark.parametrize("selection", ["invoice_date", "due_date", "payment_date"])
+async def test_the_ledger_repro_closes_at_10500_50_whatever_is_compared(
+    client: httpx.AsyncClient, session: AsyncSession, selection: str
+) -> None:
+    await seed_ledger(session)
+    with respx.mock(base_url=BILLECTA_URL, assert_all_called=False) as billecta:
+        billecta.get(f"/v1/invoice/open/{LEDGER_PUBLIC_ID}").respond(json=[])
+        billecta.get(f"/v1/invoice/closed/{LEDGER_PUBLIC_ID}").respond(json=[])
+        billecta.put("/v1/payments/incomingpayments").respond(json=[])
+        response = await client.post(
+            URL,
+            json=body(
+                idcreditor=LEDGER_CREDITOR,
+                from_date="2025-09-01",
+                to_date="2025-09-30",
+                date_selection_type=selection,
+            ),
+        )
+    content = (await download(client, response)).content
+    assert section(sheet_rows(content, "Summary"), "Account 1510") == [
+        ("Opening balance", D("10000.5")),
+        ("Debit", D(1600)),
+        ("Credit", D(1100)),
+        ("Closing balance", D("10500.5")),
+    ]
+    movements = sheet_rows(content, "Movements on 1510")
+    assert [row[1] for row in movements[2:-1]] == [
+        "Invoice L1", "Invoice L2", "Payment L1", "Write-off L1"
+    ] if selection != "due_date" else [
+        "Invoice L1", "Payment L1", "Write-off L1", "Invoice L2"
+    ]  # fmt: skip
+    assert as_values(movements[-2])[6] == D("10500.5")

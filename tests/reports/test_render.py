@@ -65,3 +65,27 @@ def test_xlsx_has_a_summary_sheet_and_a_data_sheet_with_totals() -> None:
     assert summary[0][0] == "Test report"
     assert summary[1][:2] == ("Creditor", "Ek AB (1001)")
     assert summary[2][0] == "Generated" and summary[2][1] == datetime(2025, 10, 1, 8, 30)
+
+
+def test_grouped_totals_are_one_row_per_currency_sek_first() -> None:
+    columns = (Column("Name"), Column("Currency"), Column("Amount", "money", total=True))
+    rows = [("a", "NOK", Decimal(5)), ("b", "SEK", Decimal(1)), ("c", "EUR", Decimal(2)),
+            ("d", "SEK", Decimal(3)), ("e", None, Decimal(7))]  # fmt: skip
+    data = ReportData(
+        title="Grouped",
+        parameters=[],
+        tables=[Table("Rows", columns, rows, group_by=(1,))],
+    )
+    table = sheet_rows(render_xlsx(data), "Rows")
+    assert [(row[0], row[1], float(row[2])) for row in table[6:]] == [
+        ("Total", "SEK", 4.0),
+        ("Total", "EUR", 2.0),
+        ("Total", "NOK", 5.0),
+        ("Total", None, 7.0),
+    ]
+    data.tables = [Table("Rows", columns, rows, group_by=(1,))]
+    lines = text_of(render_pdf(data)).splitlines()
+    totals = [lines[i + 1 : i + 3] for i, line in enumerate(lines) if line == "Total"]
+    assert totals[:3] == [["SEK", "4.00"], ["EUR", "2.00"], ["NOK", "5.00"]]
+    # The last group has no currency: its amount follows the label directly.
+    assert totals[3][0] == "7.00"

@@ -1,15 +1,16 @@
 """Billecta's unpaged lists read once and parsed one item at a time.
 
-Billecta answers a creditor's open invoices as one JSON array (no paging). Parsing it whole
-holds every item as a dict and a model at once (hundreds of MB for 100,000 invoices); here the
-body is kept as bytes and decoded in slices, one item validated at a time.
+Billecta answers a creditor's open (or closed) invoices as one JSON array (no paging). Parsing
+it whole holds every item as a dict and a model at once (hundreds of MB for 100,000 invoices);
+here the body is kept as bytes and decoded in slices, one item validated at a time.
 """
 
 from __future__ import annotations
 
 import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from datetime import date
 from typing import Any
 
 from billecta_gateway.billecta import ROUTES, BillectaClient
@@ -76,21 +77,43 @@ def iter_json_array(data: bytes, slice_bytes: int = SLICE_BYTES) -> Iterator[Any
             raise ValueError("expected , or ] between array items")
 
 
+async def list_body(
+    billecta: BillectaClient,
+    route_name: str,
+    params: Mapping[str, str] | None = None,
+    **path: str,
+) -> bytes:
+    """The raw body of one of Billecta's list routes (one request, path from ROUTES)."""
+    route = ROUTES[route_name]
+    return await billecta.request_bytes(route.method, route.url(**path), params=params)
+
+
 async def open_invoices_body(billecta: BillectaClient, creditor_public_id: str) -> bytes:
-    """The raw body of the creditor's open-invoice list (one request, path from ROUTES)."""
-    route = ROUTES["get_open_invoices"]
-    return await billecta.request_bytes(
-        route.method, route.url(creditor_public_id=creditor_public_id)
+    """The raw body of the creditor's open-invoice list."""
+    return await list_body(billecta, "get_open_invoices", creditor_public_id=creditor_public_id)
+
+
+async def closed_invoices_body(
+    billecta: BillectaClient, creditor_public_id: str, start: date, end: date
+) -> bytes:
+    """The raw body of the creditor's invoices closed from `start` to `end` (both included)."""
+    return await list_body(
+        billecta,
+        "get_closed_invoices",
+        {"from": start.isoformat(), "to": end.isoformat()},
+        creditor_public_id=creditor_public_id,
     )
 
 
-def iter_open_invoices(data: bytes) -> Iterator[BillectaInvoiceActionSub]:
-    """The open-invoice list's rows, validated one at a time."""
+def iter_invoice_list(
+    data: bytes, route_name: str = "get_open_invoices"
+) -> Iterator[BillectaInvoiceActionSub]:
+    """An invoice list's rows, validated one at a time."""
     try:
         for item in iter_json_array(data):
             yield BillectaInvoiceActionSub.model_validate(item)
     except ValueError as exc:
-        route = ROUTES["get_open_invoices"]
+        route = ROUTES[route_name]
         raise BillectaApiRequestException(
             f"unexpected answer from Billecta to {route.name}: {exc}",
             method=route.method,

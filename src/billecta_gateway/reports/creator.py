@@ -2,12 +2,15 @@
 
 Fields follow relations with dots (`invoice.debtor.name`, one LEFT JOIN per relation path);
 the owner restriction, the configured Lime filter (with the request's parameters bound) and
-the sort order become one SELECT read through a server-side cursor.
+the sort order become one SELECT read through a server-side cursor. Text sorts in Swedish
+order: the database sorts by the primary Swedish key and ties are put in order in Python, one
+run at a time. Option values are shown by their labels; totals are split per currency.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -19,7 +22,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from billecta_gateway.errors import BadRequest
 from billecta_gateway.lime.query_filter import build_filter
 from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec
-from billecta_gateway.reports.definitions import ReportDef, json_value, substitute
+from billecta_gateway.reports.collation import primary_key, sorted_runs, sql_primary_key
+from billecta_gateway.reports.definitions import ReportDef, json_value, resolve_path, substitute
 from billecta_gateway.reports.model import Column, ReportData, Table
 from billecta_gateway.reports.output import LoopRows, stream_chunks
 
@@ -99,6 +103,15 @@ class _Joins:
         return cast(text, sql_type) if sql_type is not None else text
 
 
+def text_sorts(schema: LimeSchema, report: ReportDef) -> list[bool]:
+    """Per sort entry, whether it sorts text (in Swedish order)."""
+    kinds = []
+    for entry in report.sort:
+        _, prop = resolve_path(schema, report.limetype, entry.lstrip("-"))
+        kinds.append(prop is not None and prop.kind == "string")
+    return kinds
+
+
 def statement(
     schema: LimeSchema,
     report: ReportDef,
@@ -107,7 +120,8 @@ def statement(
     owner_id: int,
     values: dict[str, Any],
 ) -> Select[Any]:
-    """The report's SELECT: its columns, the owner's rows, the filter and the sort order."""
+    """The report's SELECT: its columns, then the sort fields' values, the owner's rows, the
+    filter and the sort order (text by its primary Swedish key)."""
     base = schema.limetypes[report.limetype]
     joins = _Joins(schema, base)
     columns = [joins.column(c.field).label(f"c{i}") for i, c in enumerate(report.columns)]
@@ -117,15 +131,55 @@ def statement(
         if bound is not None:
             conditions.append(build_filter(schema, report.limetype, bound, location="filter"))
     order = []
-    for entry in report.sort:
+    for i, (entry, text) in enumerate(zip(report.sort, text_sorts(schema, report), strict=True)):
         column = joins.column(entry.lstrip("-"))
-        order.append(
-            column.desc().nulls_last() if entry.startswith("-") else column.asc().nulls_last()
-        )
+        columns.append(column.label(f"s{i}"))
+        key = sql_primary_key(column) if text else column
+        order.append(key.desc().nulls_last() if entry.startswith("-") else key.asc().nulls_last())
     query = select(*columns).select_from(base.model)
     for alias, on in joins.joins:
         query = query.outerjoin(alias, on)
     return query.where(*conditions).order_by(*order, base.model.id)
+
+
+def report_rows(
+    rows: Iterable[Sequence[Any]], report: ReportDef, texts: Sequence[bool]
+) -> Iterator[tuple[Any, ...]]:
+    """The rows as shown: in full Swedish order, options as labels, sort values dropped."""
+    width = len(report.columns)
+    runs: Iterable[Sequence[Any]] = rows
+    if any(texts):
+
+        def run(row: Sequence[Any]) -> tuple[Any, ...]:
+            sorts = row[width:]
+            return tuple(
+                primary_key(v) if text and v is not None else v
+                for v, text in zip(sorts, texts, strict=True)
+            )
+
+        def order(buffer: list[Sequence[Any]]) -> None:
+            # Stable sorts, last key first: the run's rows differ only in case and accents.
+            for i in reversed(range(len(texts))):
+                if texts[i]:
+                    buffer.sort(key=_tie_break(width + i), reverse=report.sort[i].startswith("-"))
+
+        runs = sorted_runs(rows, run=run, order=order)
+    labels = [(i, c.labels) for i, c in enumerate(report.columns) if c.labels]
+    for row in runs:
+        shown = list(row[:width])
+        for index, mapping in labels:
+            value = shown[index]
+            if value is not None:
+                shown[index] = mapping.get(value, value)
+        yield tuple(shown)
+
+
+def _tie_break(index: int) -> Callable[[Sequence[Any]], str]:
+    def key(row: Sequence[Any]) -> str:
+        value = row[index]
+        return value.swapcase() if isinstance(value, str) else ""
+
+    return key
 
 
 def _display(value: Any) -> str:
@@ -150,6 +204,7 @@ async def build_creator_report(
         schema, report, owner_limetype=owner_limetype, owner_id=owner_id, values=values
     )
     stream = LoopRows(stream_chunks(session, query), asyncio.get_running_loop())
+    rows = report_rows(stream, report, text_sorts(schema, report))
     columns = [
         Column(c.label, c.format, total=c.sum, number_format=c.number_format, width=c.width)  # type: ignore[arg-type]
         for c in report.columns
@@ -163,7 +218,7 @@ async def build_creator_report(
         ReportData(
             title=report.title,
             parameters=parameters,
-            tables=[Table(report.title, columns, stream)],
+            tables=[Table(report.title, columns, rows, group_by=report.totals_by)],
             timezone=zone,
             filename_stem=f"{stem}_{owner_id}",
         ),

@@ -7,8 +7,9 @@ package's `data/reports.toml`) and checked against the Lime schema when they are
     limetype = "invoice"              # source limetype: one row per object
     owners = { creditor = "creditor" }  # limetype run on = relation path from a row to it
     filter = { op = "AND", exp = [{ key = "invoicedate", op = ">=", exp = { param = "from" } }] }
-    sort = ["debtor.name", "-invoicedate"]   # "-" sorts descending
+    sort = ["debtor.name", "-invoicedate"]   # "-" sorts descending; text in Swedish order
     filename = "accounts_receivable"         # optional file name stem
+    totals_by = ["paymenttype"]              # optional: columns that also split the totals
 
     [[reports.<config_key>.parameters]]
     name = "date_from"; type = "date"; label = "From"; required = true
@@ -18,10 +19,15 @@ package's `data/reports.toml`) and checked against the Lime schema when they are
     field = "debtor.name"; label = "Debtor"
     # format: text, money, number, integer, date, datetime, boolean (default from the property)
     # number_format = "0.0%" (Excel format), sum = true (numeric columns), width = 20
+    # labels = { key = "Label" } (option columns show labels; these override the built-in ones)
+    # currency = true marks the currency column (a field named `currency` is one already)
+
+Money is summed per currency: a report that sums a money column must have a currency column.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,6 +40,7 @@ from billecta_gateway.errors import InvalidInput
 from billecta_gateway.lime.query_filter import build_filter
 from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec, PropertySpec
 from billecta_gateway.reports.accounts import AccountPlan
+from billecta_gateway.reports.labels import labels_for
 from billecta_gateway.reports.model import COLUMN_KINDS, NUMERIC_KINDS
 
 PACKAGED_FILE = "reports.toml"
@@ -50,12 +57,15 @@ REPORT_KEYS = frozenset(
         "parameters",
         "columns",
         "filename",
+        "totals_by",
     }
 )
 PARAMETER_KEYS = frozenset(
     {"name", "type", "label", "required", "options", "default", "description"}
 )
-COLUMN_KEYS = frozenset({"field", "label", "format", "number_format", "sum", "width"})
+COLUMN_KEYS = frozenset(
+    {"field", "label", "format", "number_format", "sum", "width", "labels", "currency"}
+)
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KIND_FORMATS = {
     "integer": "integer",
@@ -132,6 +142,8 @@ class ColumnDef:
     sum: bool = False
     number_format: str | None = None
     width: float | None = None
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    currency: bool = False
 
 
 @dataclass(frozen=True)
@@ -148,6 +160,8 @@ class ReportDef:
     filter: Any = None
     sort: tuple[str, ...] = ()
     filename: str | None = None
+    totals_by: tuple[int, ...] = ()
+    """Indexes of the columns splitting the totals: the currency column first, if any."""
 
 
 @dataclass(frozen=True)
@@ -305,6 +319,15 @@ def _column(data: Any, where: str, schema: LimeSchema, limetype: str) -> ColumnD
     width = data.get("width")
     if width is not None and (not isinstance(width, int | float) or not 1 <= width <= 255):
         raise _fail(where, f"field {path}: width must be a number from 1 to 255")
+    configured = data.get("labels", {})
+    if not isinstance(configured, dict) or not all(isinstance(v, str) for v in configured.values()):
+        raise _fail(where, f"field {path}: labels must map option keys to texts")
+    if configured and (prop is None or prop.kind != "option"):
+        raise _fail(where, f"field {path}: labels are only for option properties")
+    labels = labels_for(prop.name, configured) if prop is not None and prop.kind == "option" else {}
+    currency = data.get("currency", path.split(".")[-1] == "currency")
+    if not isinstance(currency, bool) or (currency and fmt != "text"):
+        raise _fail(where, f"field {path}: currency = true needs a text column")
     return ColumnDef(
         field=path,
         label=_text(data, "label", where, required=False) or path,
@@ -312,7 +335,32 @@ def _column(data: Any, where: str, schema: LimeSchema, limetype: str) -> ColumnD
         sum=total,
         number_format=_text(data, "number_format", where, required=False),
         width=float(width) if width is not None else None,
+        labels=labels,
+        currency=currency,
     )
+
+
+def _totals_by(key: str, data: dict[str, Any], columns: tuple[ColumnDef, ...]) -> tuple[int, ...]:
+    """The currency column and the `totals_by` columns; refuses money sums without currency."""
+    currency = [i for i, c in enumerate(columns) if c.currency]
+    if len(currency) > 1:
+        raise _fail(key, "only one column can be the currency column")
+    if not currency and any(c.sum and c.format == "money" for c in columns):
+        raise _fail(
+            key,
+            'sum = true on a money column needs a currency column (e.g. field = "currency"), '
+            "so amounts in different currencies are never added",
+        )
+    fields = data.get("totals_by", [])
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise _fail(key, "`totals_by` must be a list of column fields")
+    by_field = {c.field: i for i, c in enumerate(columns)}
+    unknown = [f for f in fields if f not in by_field]
+    if unknown:
+        raise _fail(key, f"totals_by {unknown} must be fields of the report's columns")
+    if fields and not any(c.sum for c in columns):
+        raise _fail(key, "totals_by needs a column with sum = true")
+    return (*currency, *(by_field[f] for f in fields if by_field[f] not in currency))
 
 
 def _report(key: str, data: Any, schema: LimeSchema) -> ReportDef:
@@ -378,6 +426,7 @@ def _report(key: str, data: Any, schema: LimeSchema) -> ReportDef:
         filter=query,
         sort=tuple(sort),
         filename=_text(data, "filename", key, required=False),
+        totals_by=_totals_by(key, data, columns),
     )
 
 

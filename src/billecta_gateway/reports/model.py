@@ -2,6 +2,8 @@
 
 Renderers are pure functions of a `ReportData` to bytes. Data tables are consumed once, in
 order; `summary` is called after they are consumed, so it can report what the rows added up to.
+Money is never added across currencies: a table's totals are split by its `group_by` columns
+(the currency first), one totals row per group, SEK first, then alphabetically.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from billecta_gateway.errors import GatewayError
+from billecta_gateway.reports.collation import swedish_key
 
 ColumnKind = Literal["text", "money", "number", "integer", "date", "datetime", "boolean"]
 COLUMN_KINDS: tuple[str, ...] = (
@@ -35,6 +38,7 @@ EXCEL_FORMATS: dict[str, str] = {
     "datetime": "yyyy-mm-dd hh:mm",
 }
 
+HOME_CURRENCY = "SEK"
 PDF_MAX_ROWS = 5_000
 XLSX_MAX_ROWS = 1_048_576 - 2  # Excel's sheet limit, less the header and the totals row
 FILE_FORMATS: dict[str, str] = {
@@ -74,10 +78,16 @@ class Table:
     columns: Sequence[Column]
     rows: Iterable[Sequence[Any]]
     totals_label: str = "Total"
+    group_by: Sequence[int] = ()
+    """Columns whose values split the totals (the currency column first)."""
 
     @property
     def has_totals(self) -> bool:
         return any(column.total for column in self.columns)
+
+    def totals(self) -> Totals:
+        """Empty running totals for this table's rows."""
+        return Totals(self.columns, self.group_by)
 
 
 @dataclass
@@ -99,20 +109,58 @@ class ReportData:
         return value.replace(tzinfo=None)
 
 
-class Totals:
-    """Running sums of a table's totalled columns (None where a column is not totalled)."""
+def currency_order(code: str | None) -> tuple[bool, bool, str]:
+    """SEK first, then the other currencies alphabetically, unknown last."""
+    return (code != HOME_CURRENCY, code is None, code or "")
 
-    def __init__(self, columns: Sequence[Column]) -> None:
+
+def _group_order(group: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not group:
+        return ()
+    first, *rest = group
+    return (currency_order(first), *(swedish_key(None if v is None else str(v)) for v in rest))
+
+
+class Totals:
+    """Running sums of a table's totalled columns (None where a column is not totalled), per
+    group of the `group_by` columns' values."""
+
+    def __init__(self, columns: Sequence[Column], group_by: Sequence[int] = ()) -> None:
+        self._width = len(columns)
         self._indexes = [i for i, column in enumerate(columns) if column.total]
-        self.values: list[Any] = [None] * len(columns)
+        self._group_by = tuple(group_by)
+        self._groups: dict[tuple[Any, ...], list[Any]] = {}
+        if not self._group_by:
+            self._groups[()] = self._blank()
+
+    def _blank(self) -> list[Any]:
+        values: list[Any] = [None] * self._width
         for index in self._indexes:
-            self.values[index] = Decimal(0)
+            values[index] = Decimal(0)
+        return values
 
     def add(self, row: Sequence[Any]) -> None:
+        group = tuple(row[i] if i < len(row) else None for i in self._group_by)
+        values = self._groups.get(group)
+        if values is None:
+            values = self._groups[group] = self._blank()
         for index in self._indexes:
             value = row[index] if index < len(row) else None
             if isinstance(value, int | Decimal) and not isinstance(value, bool):
-                self.values[index] += value
+                values[index] += value
+
+    def rows(self, label: str) -> list[list[Any]]:
+        """One totals row per group in report order, the group's values in their columns and
+        `label` in the first column when it is free (an ungrouped table always has one)."""
+        out = []
+        for group in sorted(self._groups, key=_group_order):
+            values = list(self._groups[group])
+            for index, value in zip(self._group_by, group, strict=True):
+                values[index] = value
+            if values and values[0] is None:
+                values[0] = label
+            out.append(values)
+        return out
 
 
 def display(value: Any, column: Column, report: ReportData) -> str:

@@ -69,21 +69,19 @@ def _table_html(
         )
         parts.append(f"<tr>{cells}</tr>")
     if table.has_totals:
-        total_cells = []
-        for index, (column, cls) in enumerate(zip(table.columns, classes, strict=True)):
-            value = totals.values[index]
-            text = display(value, column, report) if value is not None else ""
-            if index == 0 and value is None:
-                text = table.totals_label
-            total_cells.append(f"<td{cls}>{escape(text)}</td>")
-        parts.append(f'<tr class="totals">{"".join(total_cells)}</tr>')
+        for values in totals.rows(table.totals_label):
+            total_cells = [
+                f"<td{cls}>{escape(display(value, column, report))}</td>"
+                for value, column, cls in zip(values, table.columns, classes, strict=True)
+            ]
+            parts.append(f'<tr class="totals">{"".join(total_cells)}</tr>')
     parts.append("</tbody></table>")
     return "\n".join(parts)
 
 
 def _collect(table: Table, budget: int) -> tuple[list[Sequence[Any]], Totals]:
     rows: list[Sequence[Any]] = []
-    totals = Totals(table.columns)
+    totals = table.totals()
     for row in table.rows:
         if len(rows) >= budget:
             raise ReportTooLarge(

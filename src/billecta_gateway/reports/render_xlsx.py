@@ -99,21 +99,21 @@ def _header(sheet: WriteOnlyWorksheet, labels: Sequence[str]) -> list[WriteOnlyC
     return cells
 
 
-def _totals_row(
+def _totals_rows(
     sheet: WriteOnlyWorksheet, table: Table, totals: Totals
-) -> list[WriteOnlyCell | None]:
-    row: list[WriteOnlyCell | None] = []
-    for index, column in enumerate(table.columns):
-        value: Any = totals.values[index]
-        if index == 0 and value is None:
-            value = table.totals_label
-        cell = WriteOnlyCell(sheet, value=value)
-        cell.font = TOTAL_FONT
-        cell.border = TOTAL_BORDER
-        if column.total and column.excel_format:
-            cell.number_format = column.excel_format
-        row.append(cell)
-    return row
+) -> list[list[WriteOnlyCell]]:
+    rows = []
+    for values in totals.rows(table.totals_label):
+        row: list[WriteOnlyCell] = []
+        for column, value in zip(table.columns, values, strict=True):
+            cell = WriteOnlyCell(sheet, value=value)
+            cell.font = TOTAL_FONT
+            cell.border = TOTAL_BORDER
+            if column.total and column.excel_format:
+                cell.number_format = column.excel_format
+            row.append(cell)
+        rows.append(row)
+    return rows
 
 
 def _write_data_sheet(sheet: WriteOnlyWorksheet, table: Table, report: ReportData) -> None:
@@ -123,7 +123,7 @@ def _write_data_sheet(sheet: WriteOnlyWorksheet, table: Table, report: ReportDat
     sheet.freeze_panes = "A2"
     sheet.append(_header(sheet, [column.label for column in table.columns]))
     writer = _RowWriter(sheet, table.columns, report)
-    totals = Totals(table.columns)
+    totals = table.totals()
     count = 0
     for row in table.rows:
         count += 1
@@ -137,7 +137,8 @@ def _write_data_sheet(sheet: WriteOnlyWorksheet, table: Table, report: ReportDat
     last = get_column_letter(len(table.columns))
     sheet.auto_filter.ref = f"A1:{last}{count + 1}"
     if table.has_totals:
-        sheet.append(_totals_row(sheet, table, totals))
+        for cells in _totals_rows(sheet, table, totals):
+            sheet.append(cells)
 
 
 def _write_summary_sheet(
@@ -165,12 +166,13 @@ def _write_summary_sheet(
         sheet.append([heading])
         sheet.append(_header(sheet, [column.label for column in table.columns]))
         writer = _RowWriter(sheet, table.columns, report)
-        totals = Totals(table.columns)
+        totals = table.totals()
         for row in table.rows:
             totals.add(row)
             sheet.append(writer.cells(row))
         if table.has_totals:
-            sheet.append(_totals_row(sheet, table, totals))
+            for cells in _totals_rows(sheet, table, totals):
+                sheet.append(cells)
 
 
 def render_xlsx(report: ReportData) -> bytes:

@@ -68,6 +68,7 @@ async def create_account_receivables_report(
         creditor_public_id=public_id,
         params=params,
         zone=settings.timezone,
+        today=datetime.now(settings.timezone).date(),
     )
     data = await render_report(report, params.file_format, streams=streams)
     return await store_report(

@@ -1,4 +1,4 @@
-"""Reconciliation by invoice date or due date: the mirror's invoices against Billecta's open
+"""Reconciliation of invoices: the mirror's invoices of the period against Billecta's open
 and closed invoice lists, and each invoice booked on the accounts of its rows."""
 
 from __future__ import annotations
@@ -7,13 +7,15 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, tzinfo
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta import BillectaClient
-from billecta_gateway.models import Article, Creditor, Debtor, Invoice, OrderRow
+from billecta_gateway.models import Article, Debtor, Invoice, OrderRow
 from billecta_gateway.reports.accounts import AccountPlan, InvoiceLine, invoice_entries
+from billecta_gateway.reports.labels import option_label
 from billecta_gateway.reports.reconciliation.compare import (
     CLOSED_STAGES,
     DRAFT_STAGES,
@@ -31,17 +33,11 @@ from billecta_gateway.reports.reconciliation.compare import (
 from billecta_gateway.reports.schemas import AccountReconciliationReportRequest
 
 
-async def compare_invoices(
-    session: AsyncSession,
-    billecta: BillectaClient,
-    *,
-    creditor: Creditor,
-    public_id: str,
-    params: AccountReconciliationReportRequest,
-    plan: AccountPlan,
-    zone: tzinfo,
-    today: date,
-) -> tuple[Comparison, list[Movement]]:
+async def mirror_invoices(
+    session: AsyncSession, creditor_id: int, params: AccountReconciliationReportRequest
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The creditor's invoices whose invoice date (or due date, when the report selects by
+    it) is in the period."""
     by_due = params.date_selection_type == "due_date"
     selected = Invoice.invoice_expires if by_due else Invoice.invoicedate
     result = await session.execute(
@@ -57,10 +53,23 @@ async def compare_invoices(
             Invoice.order,
         )
         .outerjoin(Debtor, Debtor.id == Invoice.debtor)
-        .where(Invoice.creditor == creditor.id, selected.between(params.from_date, params.to_date))
+        .where(Invoice.creditor == creditor_id, selected.between(params.from_date, params.to_date))
         .order_by(selected, Invoice.invoicenumber, Invoice.id)
     )
-    invoices = result.all()
+    return result.all()
+
+
+async def compare_invoices(
+    billecta: BillectaClient,
+    *,
+    invoices: Sequence[Row[*tuple[Any, ...]]],
+    public_id: str,
+    params: AccountReconciliationReportRequest,
+    zone: tzinfo,
+    today: date,
+) -> Comparison:
+    """The mirror's invoices of the period against Billecta's invoices of the same period."""
+    by_due = params.date_selection_type == "due_date"
     window_start = params.from_date - DUE_DATE_LOOKBACK if by_due else params.from_date
     open_items = await billecta.get_open_invoices(public_id)
     closed_items = await billecta.get_closed_invoices(
@@ -80,12 +89,13 @@ async def compare_invoices(
     comparison = Comparison()
     for action_id, number, debtor, picked, amount, balance, status, _, _ in invoices:
         found = remote.pop(action_id, None) if action_id else None
+        label = option_label("invoicestatus", status)
         if found is None:
             comparison.add(
                 ONLY_LIME,
                 amount,
                 None,
-                (number, debtor, picked, amount, None, balance, None, balance, status, None),
+                (number, debtor, picked, amount, None, balance, None, balance, label, None),
             )
             continue
         item, _ = found
@@ -109,7 +119,7 @@ async def compare_invoices(
                 balance,
                 current,
                 difference,
-                status,
+                label,
                 item.stage,
             ),
         )
@@ -135,6 +145,17 @@ async def compare_invoices(
             ),
         )
 
+    return comparison
+
+
+async def invoice_movements(
+    session: AsyncSession,
+    invoices: Sequence[Row[*tuple[Any, ...]]],
+    *,
+    plan: AccountPlan,
+    account: str,
+) -> list[Movement]:
+    """What the invoices (cancelled ones excepted) booked on the account, on their date."""
     booked = [row for row in invoices if row.invoicestatus != "cancelled"]
     order_ids = [row.order for row in booked if row.order is not None]
     lines = await _order_lines(session, order_ids)
@@ -147,10 +168,10 @@ async def compare_invoices(
             lines=lines.get(row.order or 0, []),
         )
         record = f"Invoice {row.invoicenumber or row.actionpublicid or ''}".strip()
-        for account, amount, text in entries:
-            if account == params.account and amount:
+        for entry_account, amount, text in entries:
+            if entry_account == account and amount:
                 movements.append((row[3], record, row.name, text, amount))
-    return comparison, movements
+    return movements
 
 
 async def _order_lines(

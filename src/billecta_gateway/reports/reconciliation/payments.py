@@ -1,17 +1,20 @@
-"""Reconciliation by payment date: the mirror's payments against Billecta's incoming payments,
-and each payment, write-off or credit booked on its account and on receivables."""
+"""Reconciliation of payments: the mirror's payments of the period against Billecta's incoming
+payments, and each payment, write-off or credit booked on its account and on receivables."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta, tzinfo
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Row, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.billecta import BillectaClient
-from billecta_gateway.models import Creditor, Debtor, Invoice, Payment
+from billecta_gateway.models import Debtor, Invoice, Payment
 from billecta_gateway.reports.accounts import AccountPlan, payment_entries
+from billecta_gateway.reports.labels import option_label
 from billecta_gateway.reports.reconciliation.compare import (
     BOOKED_PAYMENT_TYPES,
     COMPARED_PAYMENT_TYPES,
@@ -27,17 +30,13 @@ from billecta_gateway.reports.reconciliation.compare import (
 )
 from billecta_gateway.reports.schemas import AccountReconciliationReportRequest
 
+RECORD_NAMES = {"writeoff": "Write-off", "credit": "Credit"}
 
-async def compare_payments(
-    session: AsyncSession,
-    billecta: BillectaClient,
-    *,
-    creditor: Creditor,
-    public_id: str,
-    params: AccountReconciliationReportRequest,
-    plan: AccountPlan,
-    zone: tzinfo,
-) -> tuple[Comparison, list[Movement]]:
+
+async def mirror_payments(
+    session: AsyncSession, creditor_id: int, params: AccountReconciliationReportRequest
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """The creditor's payments, write-offs and credits dated in the period (not deleted)."""
     result = await session.execute(
         select(
             Payment.paymentreferenceid,
@@ -55,8 +54,8 @@ async def compare_payments(
         .outerjoin(Debtor, Debtor.id == Invoice.debtor)
         .where(
             or_(
-                Payment.creditor == creditor.id,
-                and_(Payment.creditor.is_(None), Invoice.creditor == creditor.id),
+                Payment.creditor == creditor_id,
+                and_(Payment.creditor.is_(None), Invoice.creditor == creditor_id),
             ),
             Payment.paymentdate.between(params.from_date, params.to_date),
             Payment.paymentstatus.is_distinct_from("deleted"),
@@ -64,7 +63,33 @@ async def compare_payments(
         )
         .order_by(Payment.paymentdate, Payment.id)
     )
-    payments = result.all()
+    return result.all()
+
+
+def payment_movements(
+    payments: Sequence[Row[*tuple[Any, ...]]], *, plan: AccountPlan, account: str
+) -> list[Movement]:
+    """What the payments, write-offs and credits booked on the account, on their own date."""
+    movements: list[Movement] = []
+    for _, action_id, kind, _, amount, paid_on, mean, own, number, debtor in payments:
+        record = f"{RECORD_NAMES.get(kind or '', 'Payment')} {number or action_id or ''}".strip()
+        for entry_account, signed, text in payment_entries(
+            plan, kind=kind, amount=amount or Decimal(0), own_account=own, mean_code=mean
+        ):
+            if entry_account == account and signed:
+                movements.append((paid_on, record, debtor, text, signed))
+    return movements
+
+
+async def compare_payments(
+    billecta: BillectaClient,
+    *,
+    payments: Sequence[Row[*tuple[Any, ...]]],
+    public_id: str,
+    params: AccountReconciliationReportRequest,
+    zone: tzinfo,
+) -> Comparison:
+    """The mirror's payments of the period against Billecta's incoming payments."""
     # Billecta reads `To` as a moment: ask up to the next midnight, keep the period's days.
     incoming = await billecta.get_incoming_payments(
         public_id, params.from_date, params.to_date + timedelta(days=1)
@@ -76,23 +101,17 @@ async def compare_payments(
             remote[(item.payment_reference_id, item.action_public_id)] = (item, paid_on)
 
     comparison = Comparison()
-    movements: list[Movement] = []
-    for ref, action_id, kind, status, amount, paid_on, mean, own, number, debtor in payments:
-        record = f"Payment {number or action_id or ''}".strip()
-        for account, signed, text in payment_entries(
-            plan, kind=kind, amount=amount or Decimal(0), own_account=own, mean_code=mean
-        ):
-            if account == params.account and signed:
-                movements.append((paid_on, record, debtor, text, signed))
+    for ref, action_id, kind, status, amount, paid_on, mean, _, number, debtor in payments:
         if kind not in COMPARED_PAYMENT_TYPES:
             continue
+        label = option_label("paymentstatus", status)
         found = remote.pop((ref, action_id), None) if ref else None
         if found is None:
             comparison.add(
                 ONLY_LIME,
                 amount,
                 None,
-                (number, debtor, paid_on, amount, None, amount, status, mean, ref),
+                (number, debtor, paid_on, amount, None, amount, label, mean, ref),
             )
             continue
         item, _ = found
@@ -112,7 +131,7 @@ async def compare_payments(
                 amount,
                 remote_amount,
                 (amount or Decimal(0)) - (remote_amount or Decimal(0)),
-                status,
+                label,
                 mean or item.payment_mean_code,
                 ref,
             ),
@@ -135,4 +154,4 @@ async def compare_payments(
                 item.payment_reference_id,
             ),
         )
-    return comparison, movements
+    return comparison

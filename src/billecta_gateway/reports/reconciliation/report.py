@@ -1,8 +1,12 @@
 """Account reconciliation: the mirror compared with Billecta for a creditor and a period, and
 the movements on one bookkeeping account with opening and closing balance.
 
-Records are invoices (selected by invoice date or due date) or payments (by payment date).
-Both sides of a period are held in memory to be compared; Billecta's lists are read once each.
+The compared records are invoices (selected by invoice date or due date) or payments (by
+payment date). The account's movements are every movement of the period, whatever is
+compared: invoices placed by the selected date (invoice date when comparing payments), and
+payments, write-offs and credits by their own date, so opening + debits - credits is the
+ledger's closing balance. Both sides of a period are held in memory to be compared;
+Billecta's lists are read once each.
 """
 
 from __future__ import annotations
@@ -18,8 +22,16 @@ from billecta_gateway.models import Creditor
 from billecta_gateway.reports.accounts import AccountPlan
 from billecta_gateway.reports.model import Column, ReportData, Table
 from billecta_gateway.reports.reconciliation.compare import DATE_LABELS, RESULTS
-from billecta_gateway.reports.reconciliation.invoices import compare_invoices
-from billecta_gateway.reports.reconciliation.payments import compare_payments
+from billecta_gateway.reports.reconciliation.invoices import (
+    compare_invoices,
+    invoice_movements,
+    mirror_invoices,
+)
+from billecta_gateway.reports.reconciliation.payments import (
+    compare_payments,
+    mirror_payments,
+    payment_movements,
+)
 from billecta_gateway.reports.schemas import AccountReconciliationReportRequest
 
 
@@ -75,19 +87,25 @@ async def build_reconciliation_report(
     zone: tzinfo,
     today: date,
 ) -> ReportData:
-    """Compare both systems for the period and book the movements of the chosen account."""
-    common: dict[str, Any] = {
-        "creditor": creditor,
-        "public_id": creditor_public_id,
-        "params": params,
-        "plan": plan,
-        "zone": zone,
-    }
+    """Compare both systems for the period and book every movement of the chosen account."""
+    invoices = await mirror_invoices(session, creditor.id, params)
+    payments = await mirror_payments(session, creditor.id, params)
+    movements = await invoice_movements(session, invoices, plan=plan, account=params.account)
+    movements += payment_movements(payments, plan=plan, account=params.account)
     if params.date_selection_type == "payment_date":
-        comparison, movements = await compare_payments(session, billecta, **common)
+        comparison = await compare_payments(
+            billecta, payments=payments, public_id=creditor_public_id, params=params, zone=zone
+        )
         record_kind = "Payments"
     else:
-        comparison, movements = await compare_invoices(session, billecta, today=today, **common)
+        comparison = await compare_invoices(
+            billecta,
+            invoices=invoices,
+            public_id=creditor_public_id,
+            params=params,
+            zone=zone,
+            today=today,
+        )
         record_kind = "Invoices"
     opening = params.opening_balance or Decimal(0)
     movements.sort(key=lambda m: (m[0] or date.min, m[1]))
