@@ -193,3 +193,28 @@ async def test_a_routes_file_cannot_make_a_days_postpone_lie_about_its_base() ->
     async with BillectaClient(base_url=BASE, authentication=TOKEN, routes=table) as client:
         with pytest.raises(BillectaApiRequestException, match="needs the next event date"):
             await client.postpone_debt_collection(ACTION, date(2026, 12, 17))
+
+
+async def test_report_lists_go_through_the_overridden_table(tmp_path: Path) -> None:
+    from billecta_gateway.reports.billecta_lists import closed_invoices_body
+
+    path = tmp_path / "routes.toml"
+    path.write_text(
+        '[routes.get_closed_invoices]\npath = "/v1/invoice/closedlist/{creditor_public_id}"\n'
+        'query = ["fromDate", "toDate"]\n',
+        encoding="utf-8",
+    )
+    client = build_billecta_client(
+        make_settings(billecta_routes_file=str(path)), priority=Priority.BULK
+    )
+    try:
+        with respx.mock(base_url=BASE, assert_all_called=True) as mock:
+            route = mock.get("/v1/invoice/closedlist/c-1").respond(200, content=b"[]")
+            body = await closed_invoices_body(client, "c-1", date(2026, 1, 1), date(2026, 1, 31))
+        assert body == b"[]"
+        assert dict(route.calls.last.request.url.params) == {
+            "fromDate": "2026-01-01",
+            "toDate": "2026-01-31",
+        }
+    finally:
+        await client.aclose()

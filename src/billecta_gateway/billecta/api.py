@@ -128,6 +128,12 @@ class BillectaApiMixin:
         route = self.routes[name]
         return _many(route, model, await self._call(route, path, params=params))
 
+    async def list_bytes(
+        self, name: str, params: Mapping[str, str] | None = None, **path: str
+    ) -> bytes:
+        """The raw body of a list route of the effective table (streamed parsing, reports)."""
+        return await self._call_bytes(self.routes[name], path, params=params)
+
     async def _do(
         self,
         name: str,

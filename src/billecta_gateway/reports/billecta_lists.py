@@ -83,9 +83,9 @@ async def list_body(
     params: Mapping[str, str] | None = None,
     **path: str,
 ) -> bytes:
-    """The raw body of one of Billecta's list routes (one request, path from ROUTES)."""
-    route = ROUTES[route_name]
-    return await billecta.request_bytes(route.method, route.url(**path), params=params)
+    """The raw body of one of Billecta's list routes (one request, through the effective route
+    table, so `BILLECTA_ROUTES_FILE` overrides apply here too)."""
+    return await billecta.list_bytes(route_name, params, **path)
 
 
 async def open_invoices_body(billecta: BillectaClient, creditor_public_id: str) -> bytes:
