@@ -12,11 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.models import Invoice, Payment
 from billecta_gateway.webhooks.fixtures import IDS, load_fixture
-from tests.webhooks.support import INVOICE_ID, deliver, seed_invoice, with_created
+from tests.webhooks.support import INVOICE_ID, deliver, seed_invoice, with_event_date
 
 
 def _content(body: dict[str, Any]) -> dict[str, Any]:
-    content: dict[str, Any] = body.get("Content") or body["Data"]
+    content: dict[str, Any] = body["Data"]
     return content
 
 
@@ -55,7 +55,7 @@ async def test_a_redelivery_after_the_refresh_keeps_the_part_that_paid_the_invoi
     invoice.invoice_balance = Decimal(0)  # what the refresh writes once Billecta booked it
     await session.flush()
 
-    await deliver(hook, ctx, with_created(payment, "2026-03-10T08:00:00+01:00", "redelivered"))
+    await deliver(hook, ctx, with_event_date(payment, "2026-03-10T08:00:00"))
 
     assert (await _rows(session))["payment"].amount == Decimal("400.00")
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.models import Payment, UncertainOperation
 from billecta_gateway.webhooks.fixtures import load_fixture
-from tests.webhooks.support import deliver, seed_creditor, with_created
+from tests.webhooks.support import deliver, seed_creditor, with_event_date
 
 
 async def test_an_unhandled_payment_event_settles_an_uncertain_match(
@@ -31,7 +31,7 @@ async def test_an_unhandled_payment_event_settles_an_uncertain_match(
     )
     await session.flush()
 
-    await deliver(hook, ctx, with_created(unmatched, "2026-03-13T08:00:00+01:00", "again"))
+    await deliver(hook, ctx, with_event_date(unmatched, "2026-03-13T08:00:00"))
 
     marker = (
         await session.scalars(select(UncertainOperation).execution_options(populate_existing=True))
