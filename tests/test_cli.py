@@ -39,7 +39,7 @@ def cli_commands() -> set[str]:
 def readme_commands() -> set[str]:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Running in production\n", 1)[1].split("\n## ", 1)[0]
-    return set(re.findall(r"^\| `billecta-gateway ([a-z]+)", section, flags=re.MULTILINE))
+    return set(re.findall(r"^\| `billecta-gateway ([a-z][a-z-]*)", section, flags=re.MULTILINE))
 
 
 def test_the_readme_names_the_commands_of_the_cli() -> None:
