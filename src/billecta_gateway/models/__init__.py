@@ -17,6 +17,7 @@ from billecta_gateway.models.lime import (
     Payment,
     Person,
 )
+from billecta_gateway.models.limecrm import LimeRateBucket, LimeRateProcess
 from billecta_gateway.models.system import (
     AuditRecord,
     CronRun,
@@ -54,6 +55,8 @@ __all__ = [
     "IntegrationMonitorLog",
     "Invoice",
     "LimeObject",
+    "LimeRateBucket",
+    "LimeRateProcess",
     "ObjectAlias",
     "Order",
     "OrderRow",
