@@ -58,9 +58,9 @@ async def test_check_fails_on_an_undocumented_next_form(lime: LimeSandboxServer)
     await _demo(lime)
     code, lines = await _check(lime, lime_rate_limit=50)
     assert code == 1
-    assert any(
-        line.startswith("FAIL paging:") and "uses other: _page" in line for line in lines
-    ), lines
+    assert any(line.startswith("FAIL paging:") and "uses other: _page" in line for line in lines), (
+        lines
+    )
     assert lines[-1] == "result: MISMATCH"
 
 

@@ -90,7 +90,11 @@ async def test_codec_round_trip_through_the_sandbox(lime: LimeSandboxServer) -> 
     assert stored["deliverymethod"] == "empty"
     assert stored["invoicedate"] == "2026-01-30T00:00:00+01:00"
     assert stored["duedate"] == "2026-07-01T00:00:00+02:00"
-    assert read["orderstatus"] == {"id": read["orderstatus"]["id"], "key": "created", "text": "created"}
+    assert read["orderstatus"] == {
+        "id": read["orderstatus"]["id"],
+        "key": "created",
+        "text": "created",
+    }
     assert CODEC.decode("order", read) == {
         **values,
         "contract": None,
@@ -254,9 +258,9 @@ async def test_documented_list_envelopes_are_paged_by_their_next_link(
         mock.get(url__eq=first["_links"]["next"]["href"]).mock(
             return_value=httpx.Response(200, json=second)
         )
-        mock.get(
-            url__eq=f"https://lime.example.com/Lime%20CRM/api/v1/limeobject/{limetype}/"
-        ).mock(return_value=httpx.Response(200, json=first))
+        mock.get(url__eq=f"https://lime.example.com/Lime%20CRM/api/v1/limeobject/{limetype}/").mock(
+            return_value=httpx.Response(200, json=first)
+        )
         async with LimeClient(base_url="https://lime.example.com/Lime%20CRM", api_key="k") as c:
             got = [o["_id"] async for o in c.iter_objects(limetype)]
         assert str(mock.calls[1].request.url) == first["_links"]["next"]["href"]
@@ -274,7 +278,9 @@ async def test_sandbox_objects_have_the_documented_shape(lime: LimeSandboxServer
     system = {k for k in documented if k.startswith("_")}
     assert system <= set(read)
     assert set(documented["_links"]) <= set(read["_links"])
-    assert read["_links"]["self"]["href"].endswith(f"/Lime%20CRM/api/v1/limeobject/debtor/{debtor}/")
+    assert read["_links"]["self"]["href"].endswith(
+        f"/Lime%20CRM/api/v1/limeobject/debtor/{debtor}/"
+    )
     assert isinstance(read["debtortype"], dict) and set(read["debtortype"]) == {"id", "key", "text"}
     assert read["email"] == ""
     assert datetime.fromisoformat(read["_timestamp"]).utcoffset() is not None
