@@ -1,7 +1,7 @@
 """The Lime connector (DESIGN §3.11): the client for an unmodified Lime CRM, its value codec,
 the rate limit shared by every gateway process and the `lime check` probe."""
 
-from billecta_gateway.limecrm.client import LimeClient, LimePage
+from billecta_gateway.limecrm.client import LimeClient
 from billecta_gateway.limecrm.codec import LimeCodec
 from billecta_gateway.limecrm.errors import (
     LimeApiError,
@@ -12,6 +12,7 @@ from billecta_gateway.limecrm.errors import (
     LimeNotFound,
     LimeUnavailable,
 )
+from billecta_gateway.limecrm.wire import LimeFile, LimePage
 
 __all__ = [
     "LimeApiError",
@@ -21,6 +22,7 @@ __all__ = [
     "LimeCodec",
     "LimeConfigError",
     "LimeError",
+    "LimeFile",
     "LimeNotFound",
     "LimePage",
     "LimeUnavailable",

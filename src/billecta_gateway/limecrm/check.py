@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from billecta_gateway.billecta.limiter import Priority
 from billecta_gateway.config import Settings
 from billecta_gateway.lime.schema import LimeSchema, PropertySpec
-from billecta_gateway.limecrm.client import LimeClient, LimePage
+from billecta_gateway.limecrm.client import LimeClient
 from billecta_gateway.limecrm.codec import LimeCodec
 from billecta_gateway.limecrm.errors import (
     LimeApiError,
@@ -24,6 +24,7 @@ from billecta_gateway.limecrm.errors import (
     LimeCodecError,
     LimeNotFound,
 )
+from billecta_gateway.limecrm.wire import LimePage
 
 Status = Literal["ok", "warn", "fail"]
 EXPECTED_NEXT_FORMS = ("_offset", "_offset_id")

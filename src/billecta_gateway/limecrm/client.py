@@ -13,36 +13,35 @@ import contextlib
 import json
 import logging
 import random
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
 from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from types import TracebackType
 from typing import Any, Protocol, Self
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
-from billecta_gateway.billecta.client import parse_retry_after
 from billecta_gateway.billecta.limiter import Priority
 from billecta_gateway.limecrm.errors import (
     LimeApiError,
-    LimeAuthError,
-    LimeBadRequest,
     LimeConfigError,
-    LimeNotFound,
     LimeUnavailable,
+)
+from billecta_gateway.limecrm.wire import (
+    LimeFile,
+    LimePage,
+    content_disposition,
+    error_for,
+    filename_from_header,
+    href_of,
 )
 
 logger = logging.getLogger("billecta_gateway.limecrm")
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE"})
-_MAX_ERROR_TEXT = 500
-_FILENAME_STAR = re.compile(r"filename\*\s*=\s*\"?([^\"';]*)''([^\";]+)\"?", re.IGNORECASE)
-_FILENAME = re.compile(r"filename\s*=\s*\"([^\"]*)\"|filename\s*=\s*([^;\s]+)", re.IGNORECASE)
 
 _priority: ContextVar[Priority | None] = ContextVar("lime_priority", default=None)
 
@@ -71,92 +70,6 @@ def lime_priority(priority: Priority) -> Iterator[None]:
         yield
     finally:
         _priority.reset(token)
-
-
-@dataclass(frozen=True)
-class LimePage:
-    """One page of a limeobject list and the ``next`` link exactly as Lime gave it."""
-
-    objects: list[dict[str, Any]]
-    next_href: str | None
-    self_href: str | None
-    raw_next: Any = None
-
-
-@dataclass(frozen=True)
-class LimeFile:
-    """A downloaded file: its bytes, the name from ``Content-Disposition`` and its type."""
-
-    content: bytes
-    filename: str | None
-    content_type: str | None
-
-
-def content_disposition(filename: str) -> str:
-    """The upload header exactly as Lime's own client sends it (lime-api.md §2)."""
-    return f";filename*=\"UTF-8''{quote(filename, safe='')}\""
-
-
-def filename_from_header(value: str | None) -> str | None:
-    """The file name of a ``Content-Disposition`` (RFC 5987 ``filename*`` first)."""
-    if not value:
-        return None
-    star = _FILENAME_STAR.search(value)
-    if star:
-        return unquote(star.group(2), encoding=star.group(1) or "utf-8", errors="replace")
-    plain = _FILENAME.search(value)
-    if plain:
-        return plain.group(1) if plain.group(1) is not None else plain.group(2)
-    return None
-
-
-def _error_text(response: httpx.Response) -> str:
-    raw = response.text.strip()
-    with contextlib.suppress(ValueError):
-        data = json.loads(raw)
-        if isinstance(data, dict):
-            for key in ("message", "error", "detail", "title", "Message"):
-                if isinstance(data.get(key), str):
-                    return str(data[key])[:_MAX_ERROR_TEXT]
-    return raw[:_MAX_ERROR_TEXT]
-
-
-def _error_for(response: httpx.Response, method: str, path: str) -> LimeApiError:
-    status = response.status_code
-    text = _error_text(response)
-    where = f"{method} {path}"
-    suffix = f": {text}" if text else ""
-    if status in (400, 422):
-        return LimeBadRequest(
-            f"Lime refused {where} ({status}){suffix}", status_code=status, method=method, path=path
-        )
-    if status == 401:
-        return LimeAuthError(
-            f"Lime refused the API key on {where} (401): check LIME_API_KEY",
-            status_code=status,
-            method=method,
-            path=path,
-        )
-    if status == 403:
-        return LimeAuthError(
-            f"the Lime API user may not call {where} (403){suffix}",
-            status_code=status,
-            method=method,
-            path=path,
-        )
-    if status == 404:
-        return LimeNotFound(
-            f"Lime found nothing at {where} (404)", status_code=status, method=method, path=path
-        )
-    retryable = status in (408, 429) or status >= 500
-    return LimeApiError(
-        f"Lime answered {status} to {where}{suffix}",
-        status_code=status,
-        retryable=retryable,
-        retry_after=parse_retry_after(response.headers.get("Retry-After")) if retryable else None,
-        method=method,
-        path=path,
-    )
 
 
 class LimeClient:
@@ -287,7 +200,7 @@ class LimeClient:
                 logger.debug("lime %s %s -> %s (%.0f ms)", method, shown, response.status_code, ms)
                 if response.is_success:
                     return response
-                error = _error_for(response, method, shown)
+                error = error_for(response, method, shown)
             if not error.retryable or attempt + 1 >= attempts:
                 raise error
             delay = self._backoff(attempt, error.retry_after)
@@ -391,8 +304,8 @@ class LimeClient:
         links: dict[str, Any] = found_links if isinstance(found_links, dict) else {}
         return LimePage(
             objects=objects,
-            next_href=_href(links, "next"),
-            self_href=_href(links, "self"),
+            next_href=href_of(links, "next"),
+            self_href=href_of(links, "self"),
             raw_next=links.get("next"),
         )
 
@@ -529,10 +442,3 @@ class LimeClient:
     async def delete_subscription(self, subscription_id: int | str) -> None:
         """Remove a subscription."""
         await self.request("DELETE", f"subscription/{subscription_id}/")
-
-
-def _href(links: Mapping[str, Any], name: str) -> str | None:
-    link = links.get(name)
-    if isinstance(link, dict) and isinstance(link.get("href"), str) and link["href"]:
-        return str(link["href"])
-    return None
