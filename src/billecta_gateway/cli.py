@@ -242,6 +242,58 @@ def cmd_dev(args: argparse.Namespace) -> None:
     )
 
 
+def cmd_lime_check(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.limecrm.check import check_lime
+
+    raise SystemExit(asyncio.run(check_lime(_settings(), limetypes=args.limetype or None)))
+
+
+def cmd_lime_sandbox(args: argparse.Namespace) -> None:
+    from billecta_gateway.limesandbox.config import LimeSandboxConfig
+    from billecta_gateway.limesandbox.server import run_lime_sandbox
+
+    config = LimeSandboxConfig.from_env()
+    updates = {
+        name: value
+        for name, value in (
+            ("demo_data", args.demo or None),
+            ("next_form", args.next_form),
+            ("option_encoding", args.option_encoding),
+            ("rate_limit", args.rate_limit),
+        )
+        if value is not None
+    }
+    run_lime_sandbox(args.host, args.port, config.model_copy(update=updates))
+
+
+def add_lime_commands(sub: Any) -> None:
+    """`lime <command>` (the Lime connector) and `lime-sandbox`."""
+    lime = sub.add_parser("lime", help="the Lime connector (LIME_BASE_URL, LIME_API_KEY)")
+    lime_sub = lime.add_subparsers(dest="lime_command", required=True)
+    check = lime_sub.add_parser(
+        "check",
+        help="read-only probe of the configured Lime: key, schemas, one object per limetype, "
+        "paging, the Subscription API; exits 1 on a mismatch with what the client expects",
+    )
+    check.add_argument(
+        "--limetype", action="append", default=[], help="check only this limetype (repeatable)"
+    )
+    check.set_defaults(func=cmd_lime_check)
+
+    sandbox = sub.add_parser(
+        "lime-sandbox", help="serve the stateful Lime CRM sandbox (LIME_SANDBOX_* env)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8091)
+    sandbox.add_argument("--demo", action="store_true", help="start with the demo data")
+    sandbox.add_argument("--next-form", choices=["offset", "offset_id", "page"])
+    sandbox.add_argument("--option-encoding", choices=["object", "key", "id"])
+    sandbox.add_argument("--rate-limit", type=float, help="answer 429 above this many requests/s")
+    sandbox.set_defaults(func=cmd_lime_sandbox)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="billecta-gateway", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -302,6 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
     routes.add_argument("--readme", help="update the table between the markers in this file")
     routes.set_defaults(func=cmd_routes)
     _add_billecta_commands(sub)
+    add_lime_commands(sub)
     return parser
 
 

@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     reports_config_file: Path | None = None
     lime_schema_file: Path | None = None
 
+    # The Lime connector (DESIGN §3.11): off while LIME_BASE_URL is unset.
+    lime_base_url: str | None = None
+    lime_api_key: SecretStr | None = None
+    lime_rate_limit: float = Field(default=9.0, gt=0)
+    lime_interactive_reserved: float = Field(default=2.0, ge=0)
+    lime_timeout: float = Field(default=30.0, gt=0)
+
     business_timezone: str = "Europe/Stockholm"
     webhook_retention_days: int = Field(default=90, ge=1)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
@@ -132,6 +139,7 @@ class Settings(BaseSettings):
             )
         # A routes file that cannot be applied stops start-up, naming the route.
         _ = self.billecta_routes
+        self._check_lime()
         unknown = set(self.sync_on_change) - SYNC_ON_CHANGE_LIMETYPES
         if unknown:
             raise ConfigurationError(
@@ -139,6 +147,28 @@ class Settings(BaseSettings):
                 f"allowed: {', '.join(sorted(SYNC_ON_CHANGE_LIMETYPES))}"
             )
         return self
+
+    def _check_lime(self) -> None:
+        if not self.lime_base_url:
+            return
+        if not self.lime_base_url.startswith(("https://", "http://")):
+            raise ConfigurationError(
+                "LIME_BASE_URL must be https://<host>/<application> (application URL-encoded)"
+            )
+        if not (self.lime_api_key and self.lime_api_key.get_secret_value()):
+            raise ConfigurationError(
+                "LIME_API_KEY is not set: the Lime connector (LIME_BASE_URL) needs the API key "
+                "of a Lime API user"
+            )
+        if self.lime_interactive_reserved >= self.lime_rate_limit:
+            raise ConfigurationError(
+                "LIME_INTERACTIVE_RESERVED must be smaller than LIME_RATE_LIMIT"
+            )
+
+    @property
+    def lime_enabled(self) -> bool:
+        """Whether the Lime connector is on (LIME_BASE_URL is set)."""
+        return bool(self.lime_base_url)
 
     @cached_property
     def billecta_routes(self) -> RouteTable:
@@ -153,6 +183,8 @@ class Settings(BaseSettings):
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
         values = [k.get_secret_value() for k in (*self.lime_api_keys, *self.webhook_api_key)]
+        if self.lime_api_key:
+            values.append(self.lime_api_key.get_secret_value())
         if self.billecta_authentication:
             auth = self.billecta_authentication.get_secret_value()
             values.append(auth)

@@ -247,6 +247,22 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=""))
 
 
+def lime_sandbox_server(port: int = 8091) -> _Server:
+    """The Lime sandbox with the demo data on `port` (`LIME_SANDBOX_*` variables apply)."""
+    from billecta_gateway.limesandbox.app import create_lime_sandbox_app
+    from billecta_gateway.limesandbox.config import DEFAULT_API_KEY, LimeSandboxConfig
+
+    config = LimeSandboxConfig.from_env().model_copy(update={"demo_data": True})
+    shown_key = config.api_key if config.api_key == DEFAULT_API_KEY else "LIME_SANDBOX_API_KEY"
+    logger.info(
+        "Lime sandbox: http://127.0.0.1:%d/%s (x-api-key: %s)", port, config.application, shown_key
+    )
+    app = create_lime_sandbox_app(config)
+    return _Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+
+
 def _migrate(database_url: str) -> None:
     from billecta_gateway.cli import migrate
 
@@ -301,6 +317,7 @@ async def run_stack(
                     )
                 )
             )
+        servers.append(lime_sandbox_server())
         worker = create_worker(settings, handle_signals=False)
 
         stop = asyncio.Event()

@@ -18,6 +18,7 @@ from billecta_gateway.models.lime import (
     Payment,
     Person,
 )
+from billecta_gateway.models.limecrm import LimeRateBucket, LimeRateProcess
 from billecta_gateway.models.money import CreditNoteUse, UncertainOperation
 from billecta_gateway.models.system import (
     AuditRecord,
@@ -58,6 +59,8 @@ __all__ = [
     "IntegrationMonitorLog",
     "Invoice",
     "LimeObject",
+    "LimeRateBucket",
+    "LimeRateProcess",
     "ObjectAlias",
     "Order",
     "OrderRow",
