@@ -1,5 +1,5 @@
 """`billecta-gateway` command line: api, worker, migrate, openapi, routes, check-billecta,
-rebind-billecta, sandbox, dev."""
+rebind-billecta, sandbox, dev, lime, lime-sandbox."""
 
 from __future__ import annotations
 
