@@ -7,24 +7,25 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from billecta_gateway.db import ping
+from billecta_gateway.openapi_docs import OPEN
 
 router = APIRouter(tags=["health"])
 logger = logging.getLogger("billecta_gateway.health")
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(examples=["ok"])
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(examples=[{"postgres": "ok", "redis": "ok"}])
 
 
-@router.get("/healthz", summary="Liveness", response_model=Health)
+@router.get("/healthz", summary="Liveness", response_model=Health, openapi_extra={"security": OPEN})
 async def healthz() -> Health:
     """The process is up; checks no dependency."""
     return Health(status="ok")
@@ -34,6 +35,7 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness",
     response_model=Readiness,
+    openapi_extra={"security": OPEN},
     responses={503: {"model": Readiness, "description": "PostgreSQL or Redis unreachable"}},
 )
 async def readyz(request: Request) -> JSONResponse:

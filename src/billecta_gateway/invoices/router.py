@@ -147,7 +147,12 @@ async def register_writeoff_payment(
     summary="Fetch an invoice PDF",
     response_model=str,
     response_description="The PDF, base64-encoded, as a JSON string",
-    responses={**MISSING_404, **NO_PDF_409, **BILLECTA_DEFAULTS},
+    responses={
+        200: {"content": {"application/json": {"example": "JVBERi0xLjcKJcfsj6IKNSAwIG9iago="}}},
+        **MISSING_404,
+        **NO_PDF_409,
+        **BILLECTA_DEFAULTS,
+    },
 )
 async def fetch_invoice_pdf(
     invoice_id: InvoiceIdPath, session: SessionDep, billecta: BillectaDep
