@@ -10,6 +10,7 @@ from openapi_spec_validator import validate
 
 from billecta_gateway.cli import openapi_document
 from billecta_gateway.openapi_docs import OPENAPI_TAGS
+from tests.conftest import LIME_KEY
 
 PREFIX = "/limepkg-billecta-integration"
 # Routes anyone may call: probes (the docs themselves are not operations).
@@ -193,7 +194,10 @@ def test_every_operation_documents_its_common_errors_and_headers(document: dict[
         if name not in NO_BACKEND:
             assert "503" in responses, f"{where} can answer 503 but does not say so"
             assert "Retry-After" in responses["503"]["headers"]
-        if name not in OPEN_OPERATIONS and "requestBody" in operation:
+        if name == "receive_billecta_webhook":
+            # Billecta's receiver answers a body it cannot read with 400 (DESIGN §3.7).
+            assert "400" in responses, where
+        elif "requestBody" in operation:
             codes = {s for s, r in responses.items() if "ValidationErrorBody" in str(r)}
             assert codes, f"{where} does not document its answer to a body that is not JSON"
         if any(
@@ -226,3 +230,21 @@ def test_integer_parameters_are_64_bit(document: dict[str, Any]) -> None:
             for candidate in [schema, *schema.get("anyOf", [])]:
                 if candidate.get("type") == "integer":
                     assert candidate["maximum"] <= 2**63 - 1, (where, parameter["name"])
+
+
+async def test_swagger_authorize_sends_the_key_swagger_reads_from_the_document(
+    anon_client: Any,
+) -> None:
+    """/docs and /openapi.json are open; the served document names the key scheme that
+    Swagger's Authorize box fills in, and a call carrying that header is let in."""
+    page = await anon_client.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert '"persistAuthorization": true' in page.text
+    served = (await anon_client.get("/openapi.json")).json()
+    scheme = served["components"]["securitySchemes"]["limeApiKey"]
+    operation = served["paths"][f"{PREFIX}/integration-monitor/batches"]["get"]
+    assert operation["security"] == [{"limeApiKey": []}]
+    url = f"{PREFIX}/integration-monitor/batches"
+    assert (await anon_client.get(url)).status_code == 401
+    authorized = await anon_client.get(url, headers={scheme["name"]: LIME_KEY})
+    assert authorized.status_code == 200, authorized.text
