@@ -172,3 +172,19 @@ async def test_query_filter_errors_locate_list_items_with_strings(
     assert response.status_code == 422, response.text
     errors = assert_field_errors(response.json())
     assert [e["loc"] for e in errors] == [["query_filter", "exp", "1", "key"]]
+
+
+async def test_a_body_integer_beyond_int64_is_a_422_and_a_long_digit_string_is_not(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    response = await client.put(
+        f"{PREFIX}/limeobjects/debtor/1001", json={"name": "Acme AB", "person": 2**64}
+    )
+    assert response.status_code == 422, response.text
+    errors = assert_field_errors(response.json())
+    assert [(e["loc"], e["type"]) for e in errors] == [(["body", "person"], "int64_out_of_range")]
+    assert await session.scalar(select(func.count()).select_from(Debtor)) == 0
+    digits = await client.put(
+        f"{PREFIX}/limeobjects/debtor/1001", json={"name": "Acme AB", "orgno": "9" * 25}
+    )
+    assert digits.status_code in (200, 201), digits.text

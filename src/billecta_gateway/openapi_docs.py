@@ -15,9 +15,11 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel, Field
 
 from billecta_gateway.auth import LIME_API_KEY
+from billecta_gateway.deps import get_billecta, get_queue, get_session
 from billecta_gateway.idempotency import HEADER as IDEMPOTENCY_HEADER
 from billecta_gateway.idempotency import REPLAY_HEADER
 from billecta_gateway.input_guard import INT64_MAX, INT64_MIN, flat_dependants
+from billecta_gateway.webhooks.intake import get_intake
 
 # The security scheme names; routes declare them with `openapi_extra={"security": ...}`
 # when their authentication is not a dependency (the Lime key is `require_api_key`).
@@ -180,15 +182,7 @@ UNAVAILABLE = {
 
 def _uses_backend(route: APIRoute) -> bool:
     """True when the route reaches the database, Redis or Billecta (so it can answer 503)."""
-    from billecta_gateway import deps
-    from billecta_gateway.webhooks import intake
-
-    backends: set[Callable[..., Any]] = {
-        deps.get_session,
-        deps.get_billecta,
-        deps.get_queue,
-        intake.get_intake,
-    }
+    backends: set[Callable[..., Any]] = {get_session, get_billecta, get_queue, get_intake}
     return any(d.call in backends for d in flat_dependants(route.dependant))
 
 
