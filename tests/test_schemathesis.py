@@ -112,8 +112,15 @@ async def test_schemathesis_finds_no_undocumented_answer(
             "junit",
             "--report-dir",
             str(report),
-            env={**os.environ, "SCHEMATHESIS_HOOKS": "tests.schemathesis_checks"},
-            cwd=ROOT,
+            # Run in the test's folder: schemathesis keeps a cache in its working directory.
+            env={
+                **os.environ,
+                "SCHEMATHESIS_HOOKS": "tests.schemathesis_checks",
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])
+                ),
+            },
+            cwd=tmp_path,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
         )
