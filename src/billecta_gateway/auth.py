@@ -6,8 +6,19 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader
 
 from billecta_gateway.errors import Unauthorized
+
+LIME_API_KEY = "limeApiKey"
+# Declared as a security scheme, so the document names it on every route that depends on it
+# and Swagger's Authorize sends it; the check itself stays ours (constant time, our 401 body).
+_lime_api_key = APIKeyHeader(
+    name="x-api-key",
+    scheme_name=LIME_API_KEY,
+    description="One of the configured Lime API keys (`LIME_API_KEYS`)",
+    auto_error=False,
+)
 
 
 def constant_time_match(candidate: str | None, keys: list[str]) -> bool:
@@ -23,7 +34,7 @@ def constant_time_match(candidate: str | None, keys: list[str]) -> bool:
 
 async def require_api_key(
     request: Request,
-    x_api_key: Annotated[str | None, Header(alias="x-api-key", include_in_schema=False)] = None,
+    x_api_key: Annotated[str | None, Depends(_lime_api_key)] = None,
 ) -> None:
     """Refuse the request unless `x-api-key` is one of the configured Lime API keys."""
     keys: list[str] = request.app.state.lime_api_keys

@@ -77,7 +77,7 @@ class InvalidInput(GatewayError):
         self, message: str | None = None, *, errors: Sequence[dict[str, Any]] = ()
     ) -> None:
         super().__init__(message)
-        self.errors = list(errors)
+        self.errors = [field_error(e) for e in errors]
 
     def body(self) -> dict[str, Any]:
         return {"error_message": self.message, "errors": self.errors}
@@ -120,19 +120,20 @@ def validation_400(message: str, errors: list[dict[str, Any]]) -> tuple[int, dic
     return 400, {"error_message": message, "errors": errors}
 
 
+def field_error(error: dict[str, Any]) -> dict[str, Any]:
+    """One item of a 422's `errors`, in the documented shape: string `loc`, `field`,
+    `message` and `type` always present, whoever raised it."""
+    loc = [str(part) for part in error.get("loc", ())]
+    return {
+        "loc": loc,
+        "field": str(error.get("field") or ".".join(loc[1:]) or ".".join(loc)),
+        "message": str(error.get("message") or error.get("msg") or "Invalid value"),
+        "type": str(error.get("type") or "value_error"),
+    }
+
+
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = []
-    for err in exc.errors():
-        loc = [str(part) for part in err.get("loc", ())]
-        errors.append(
-            {
-                "loc": loc,
-                "field": ".".join(loc[1:]) or ".".join(loc),
-                "message": err.get("msg"),
-                "type": err.get("type"),
-            }
-        )
-    return errors
+    return [field_error(err) for err in exc.errors()]
 
 
 def _summary(errors: list[dict[str, Any]]) -> str:
@@ -145,6 +146,26 @@ def _summary(errors: list[dict[str, Any]]) -> str:
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(status_code=status, content=jsonable_encoder(body), headers=headers)
+
+
+BODY_PARSE_DETAIL = "There was an error parsing the body"
+UNDECODABLE_BODY = {
+    "loc": ["body"],
+    "field": "body",
+    "message": "The body is not valid UTF-8 JSON",
+    "type": "json_invalid",
+}
+
+
+def _invalid_request(request: Request, errors: list[dict[str, Any]]) -> JSONResponse:
+    """The route's validation error: 422, or the status and body its spec documents."""
+    message = _summary(errors)
+    route = request.scope.get("route")
+    shape = getattr(getattr(route, "endpoint", None), "__spec_validation__", None)
+    if shape is not None:
+        status, body = shape(message, errors)
+        return _json(status, body)
+    return _json(422, {"error_message": message, "errors": errors})
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -160,17 +181,14 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = _field_errors(exc)
-        message = _summary(errors)
-        route = request.scope.get("route")
-        shape = getattr(getattr(route, "endpoint", None), "__spec_validation__", None)
-        if shape is not None:
-            status, body = shape(message, errors)
-            return _json(status, body)
-        return _json(422, {"error_message": message, "errors": errors})
+        return _invalid_request(request, _field_errors(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_PARSE_DETAIL:
+            # FastAPI's answer to a body it cannot decode (not UTF-8): the same validation
+            # error as a body that is not JSON, so a route has one documented answer for both.
+            return _invalid_request(request, [UNDECODABLE_BODY])
         detail = exc.detail if isinstance(exc.detail, str) else "Request failed"
         if exc.status_code == 404 and detail == "Not Found":
             detail = f"No endpoint {request.method} {request.url.path}"

@@ -18,12 +18,18 @@ from billecta_gateway.config import Settings
 from billecta_gateway.db import create_engine, create_sessionmaker
 from billecta_gateway.errors import install_error_handlers
 from billecta_gateway.health.router import router as health_router
+from billecta_gateway.input_guard import refuse_unstorable_input
 from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
-from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
+from billecta_gateway.openapi_docs import (
+    ERROR_RESPONSES,
+    OPENAPI_TAGS,
+    install_openapi,
+    operation_id,
+)
 from billecta_gateway.queue import close_queue, create_queue
 from billecta_gateway.routers import LIME_ROUTERS, OPEN_ROUTERS
 from billecta_gateway.webhooks.intake import Intake
@@ -90,11 +96,15 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         description=(
             "Endpoints called by the Lime frontend and server under "
             f"`{PREFIX}`, the webhook receiver for Billecta, and the object ingestion API. "
-            "Lime-facing endpoints require the `x-api-key` header."
+            "Lime-facing endpoints require the `x-api-key` header (Authorize in `/docs`). "
+            "Every answer carries `x-request-id`; errors are JSON with `error_message`."
         ),
         openapi_tags=OPENAPI_TAGS,
+        generate_unique_id_function=operation_id,
+        swagger_ui_parameters={"persistAuthorization": True},
         lifespan=lifespan,
     )
+    install_openapi(app, webhook_header=settings.webhook_header_name)
     app.state.settings = settings
     app.state.lime_schema = lime_schema
     app.state.field_mappings = field_mappings
@@ -107,7 +117,11 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.include_router(
             router,
             prefix=PREFIX,
-            dependencies=[Depends(require_api_key), Depends(require_billecta_binding)],
+            dependencies=[
+                Depends(require_api_key),
+                Depends(refuse_unstorable_input),
+                Depends(require_billecta_binding),
+            ],
             responses=ERROR_RESPONSES,
         )
     if settings.cors_allowed_origins:

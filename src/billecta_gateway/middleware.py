@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from billecta_gateway.input_guard import CONTROL_CHARACTERS, INT64_MAX
 from billecta_gateway.logs import request_id_var
 from billecta_gateway.models import AuditRecord
 
@@ -26,6 +27,13 @@ PREFIX = "/limepkg-billecta-integration"
 # The webhook inbox is the record of what Billecta sent; auditing it twice would only slow intake.
 NOT_AUDITED = (f"{PREFIX}/billecta-webhook-receiver",)
 _ID_PARAMS = ("id", "invoice_id", "debtcollection_id", "creditor_id", "batch_id", "event_id")
+
+
+def _storable(text: Any, size: int) -> str | None:
+    """`text` as PostgreSQL can store it in a column of `size` characters (None when empty)."""
+    if not isinstance(text, str) or not text:
+        return None
+    return CONTROL_CHARACTERS.sub("\ufffd", text)[:size]
 
 
 def _new_request_id() -> str:
@@ -136,16 +144,22 @@ class RequestContextMiddleware:
         if object_id is None:
             for name in _ID_PARAMS:
                 value = path_params.get(name)
-                if isinstance(value, int) or (isinstance(value, str) and value.isdigit()):
-                    object_id = int(value)
+                if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+                    value = int(value)
+                if isinstance(value, int) and 0 <= value <= INT64_MAX:
+                    object_id = value
                     break
+        # A refused request is audited too: what it sent must fit the row (no NUL, lengths).
         record = AuditRecord(
             request_id=request_id,
-            actor=(_header(scope, b"x-lime-user") or None),
-            action=getattr(route, "name", None) or f"{scope['method']} {scope['path']}",
-            method=scope["method"],
-            path=scope["path"][:1024],
-            limetype=limetype,
+            actor=_storable(_header(scope, b"x-lime-user"), 255),
+            action=_storable(
+                getattr(route, "name", None) or f"{scope['method']} {scope['path']}", 255
+            )
+            or "",
+            method=scope["method"][:8],
+            path=_storable(scope["path"], 1024) or "",
+            limetype=_storable(limetype, 64),
             object_id=object_id,
             status_code=status_code,
             result="ok" if status_code < 400 else "error",

@@ -11,18 +11,19 @@ from pydantic import BaseModel, Field
 
 from billecta_gateway.binding.service import binding_details
 from billecta_gateway.db import ping
+from billecta_gateway.openapi_docs import OPEN
 
 router = APIRouter(tags=["health"])
 logger = logging.getLogger("billecta_gateway.health")
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(examples=["ok"])
 
 
 class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
+    status: str = Field(examples=["ok"])
+    checks: dict[str, str] = Field(examples=[{"postgres": "ok", "redis": "ok"}])
     details: dict[str, str] = Field(
         default_factory=dict,
         description="Which Billecta the database is bound to, and whether Billecta last "
@@ -37,7 +38,7 @@ class Readiness(BaseModel):
     )
 
 
-@router.get("/healthz", summary="Liveness", response_model=Health)
+@router.get("/healthz", summary="Liveness", response_model=Health, openapi_extra={"security": OPEN})
 async def healthz() -> Health:
     """The process is up; checks no dependency."""
     return Health(status="ok")
@@ -47,6 +48,7 @@ async def healthz() -> Health:
     "/readyz",
     summary="Readiness",
     response_model=Readiness,
+    openapi_extra={"security": OPEN},
     responses={503: {"model": Readiness, "description": "PostgreSQL or Redis unreachable"}},
 )
 async def readyz(request: Request) -> JSONResponse:

@@ -41,7 +41,7 @@ from billecta_gateway.invoices.schemas import (
     UseCreditCreate,
     WriteOffCreate,
 )
-from billecta_gateway.openapi_docs import ErrorBody, error_response
+from billecta_gateway.openapi_docs import ErrorBody, ValidationErrorBody, error_response
 
 router = APIRouter(tags=["invoices"])
 
@@ -75,7 +75,10 @@ def postpone_validation(message: str, errors: list[dict[str, Any]]) -> tuple[int
     response_model=StatusCodeRead,
     responses={
         409: {"model": StatusCodeErrorBody, "description": REPEAT},
-        422: {"description": "Invalid input, or a currency other than the invoice's"},
+        422: {
+            "model": ValidationErrorBody,
+            "description": "Invalid input, or a currency other than the invoice's",
+        },
         500: {
             "model": StatusCodeErrorBody,
             "description": "Invoice missing or not in Billecta, or Billecta failed (or its "
@@ -157,7 +160,12 @@ async def register_writeoff_payment(
     summary="Fetch an invoice PDF",
     response_model=str,
     response_description="The PDF, base64-encoded, as a JSON string",
-    responses={**MISSING_404, **NO_PDF_409, **BILLECTA_DEFAULTS},
+    responses={
+        200: {"content": {"application/json": {"example": "JVBERi0xLjcKJcfsj6IKNSAwIG9iago="}}},
+        **MISSING_404,
+        **NO_PDF_409,
+        **BILLECTA_DEFAULTS,
+    },
 )
 async def fetch_invoice_pdf(
     invoice_id: InvoiceIdPath, session: SessionDep, billecta: BillectaDep

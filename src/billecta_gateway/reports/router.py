@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from billecta_gateway.auth import ActorDep
 from billecta_gateway.deps import BillectaDep, LimeSchemaDep, SessionDep, SettingsDep
-from billecta_gateway.openapi_docs import ValidationErrorBody, error_response
+from billecta_gateway.openapi_docs import ErrorBody, ValidationErrorBody, error_response
 from billecta_gateway.reports import service
 from billecta_gateway.reports.schemas import (
     AccountReceivablesReportRequest,
@@ -93,8 +93,8 @@ async def account_reconciliation_report(
         **error_response(
             400,
             "A report parameter is missing, ill-typed or unknown, or the report cannot be run "
-            "on this limetype",
-            ValidationErrorBody,
+            "on this limetype (field errors listed in `errors` when there are some)",
+            ValidationErrorBody | ErrorBody,
         ),
         **error_response(404, "No report with this config_key, or the object does not exist"),
         **_TOO_LARGE,

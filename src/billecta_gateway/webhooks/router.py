@@ -24,7 +24,12 @@ from billecta_gateway.errors import (
     Unauthorized,
 )
 from billecta_gateway.models import Creditor
-from billecta_gateway.openapi_docs import ErrorBody, ValidationErrorBody, error_response
+from billecta_gateway.openapi_docs import (
+    BILLECTA_WEBHOOK_SECURITY,
+    ErrorBody,
+    ValidationErrorBody,
+    error_response,
+)
 from billecta_gateway.queue import AfterCommit
 from billecta_gateway.tasks.routing import TASK_ERRORS
 from billecta_gateway.tasks.schemas import TaskStarted
@@ -74,6 +79,7 @@ class PayloadTooLarge(GatewayError):
         503: {"model": ErrorBody, "description": "The event could not be stored; retry later"},
     },
     openapi_extra={
+        "security": BILLECTA_WEBHOOK_SECURITY,
         "requestBody": {
             "required": True,
             "content": {
@@ -82,7 +88,7 @@ class PayloadTooLarge(GatewayError):
                     "example": json.loads(fixture_bytes("InvoicePaymentReceived")),
                 }
             },
-        }
+        },
     },
 )
 async def receive_billecta_webhook(

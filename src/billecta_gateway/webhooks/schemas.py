@@ -83,6 +83,10 @@ class WebhookEventRead(BaseModel):
 class WebhookEventPage(BaseModel):
     """One page of inbox events, newest first."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [_EVENT_EXAMPLE], "next_cursor": 5511}]}
+    )
+
     items: list[WebhookEventRead]
     next_cursor: int | None = Field(description="Pass as `cursor` for the next page")
 
