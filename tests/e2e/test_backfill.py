@@ -3,19 +3,22 @@ backfill task reads them (and their payments) into the mirror."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.e2e.support import World, money
 
 pytestmark = pytest.mark.e2e
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def _entry(world: World, debtor_public_id: str, price_ore: int, reference: str) -> dict[str, Any]:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # Billecta's clock (the sandbox's): Stockholm midnight.
+    today = datetime.now(STOCKHOLM).replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "CreditorPublicId": world.creditor_public_id,
         "DebtorPublicId": debtor_public_id,

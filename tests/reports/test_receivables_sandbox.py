@@ -4,7 +4,7 @@ paid (and closed) after the report date, is in the report with its balance at th
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -64,7 +64,7 @@ async def test_invoice_paid_after_the_date_is_in_a_past_dated_report(
     creditor = Creditor(id=1501, name="Sandlådan AB", creditorpublicid=CID)
     session.add(creditor)
     await session.commit()
-    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = datetime.now(ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
     issued, due = start - timedelta(days=40), start - timedelta(days=10)
     debtor = await new_debtor(billecta)
     paid = await sent_invoice(billecta, debtor, invoice_date=issued, due_date=due)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -17,6 +18,21 @@ from fastapi.responses import JSONResponse
 from billecta_gateway.billecta import BillectaClient
 from billecta_gateway.billecta import schemas as s
 from billecta_gateway.sandbox import Sandbox, SandboxConfig, SeedCreditor, create_sandbox_app
+
+# The sandbox keeps Billecta's clock: Stockholm time. Dates a test compares with the sandbox's
+# come from that clock too, so a run between 23:00 and 24:00 UTC sees the same day.
+BILLECTA_ZONE = ZoneInfo("Europe/Stockholm")
+
+
+def billecta_today() -> date:
+    """Today on Billecta's clock."""
+    return datetime.now(BILLECTA_ZONE).date()
+
+
+def billecta_midnight() -> datetime:
+    """Today's midnight on Billecta's clock."""
+    return datetime.now(BILLECTA_ZONE).replace(hour=0, minute=0, second=0, microsecond=0)
+
 
 AUTH = "SecureToken c2FuZGJveC10ZXN0LXRva2Vu"
 CID = "5a1e2b3c-0000-4000-8000-00000000c001"
@@ -148,7 +164,7 @@ def entry_model(
     delivery: str | None = "Email",
     **extra: Any,
 ) -> s.BillectaInvoiceActionEntry:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = billecta_midnight()
     values: dict[str, Any] = {
         "creditor_public_id": CID,
         "debtor_public_id": debtor_id,

@@ -3,7 +3,7 @@ log, configuration."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from tests.sandbox.conftest import (
     CID,
     CID2,
     Receiver,
+    billecta_today,
     debtor_model,
     entry_model,
     flush,
@@ -83,13 +84,13 @@ async def test_expiring_an_invoice_moves_its_due_date_into_the_past(
     assert response.status_code == 200
     expired = await billecta.get_invoice_action(action_id)
     assert expired.due_date is not None
-    assert expired.due_date.date() == date.today() - timedelta(days=3)
+    assert expired.due_date.date() == billecta_today() - timedelta(days=3)
     assert expired.state is not None and expired.state.next_event == "Reminder will be sent"
     assert [e.event_type for e in expired.events or []][-1] == "InvoiceDue"
     await flush(control)
     last = receiver.received[-1]
     assert last["Event"] == "InvoiceActionStateChanged"
-    assert last["Data"]["DueDate"].startswith((date.today() - timedelta(days=3)).isoformat())
+    assert last["Data"]["DueDate"].startswith((billecta_today() - timedelta(days=3)).isoformat())
 
 
 async def test_advancing_the_clock_passes_due_dates_and_runs_automatic_steps(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
@@ -15,6 +15,7 @@ from tests.sandbox.conftest import (
     CID,
     CID2,
     Receiver,
+    billecta_today,
     debtor_model,
     entry_model,
     flush,
@@ -166,14 +167,14 @@ async def test_dispute_pause_and_postpone_change_state_and_send_state_changes(
     assert paused.state.disputed_date is None
     assert paused.can_resume is True
     await billecta.resume_invoice(action_id)
-    new_date = date.today() + timedelta(days=45)
+    new_date = billecta_today() + timedelta(days=45)
     await billecta.postpone_invoice(action_id, new_date)
     final = await billecta.get_invoice_action(action_id)
     assert final.state is not None and final.state.is_paused is False
     assert final.state.next_event_date is not None
     assert final.state.next_event_date.date() == new_date
     with pytest.raises(BillectaApiBadRequestException, match="in the past"):
-        await billecta.postpone_invoice(action_id, date.today() - timedelta(days=1))
+        await billecta.postpone_invoice(action_id, billecta_today() - timedelta(days=1))
     kinds = [e.event_type for e in await billecta.get_invoice_events(action_id)]
     assert kinds[-5:] == ["Disputed", "UnDisputed", "Paused", "Resumed", "Updated"]
     await flush(control)
@@ -231,10 +232,10 @@ async def test_lists_and_search_find_invoices_by_state_number_ocr_and_debtor(
     assert open_ids == [draft, sent.action_public_id]
     by_debtor = await billecta.get_open_invoices_by_debtor(debtor_b)
     assert by_debtor == []
-    closed = await billecta.get_closed_invoices(CID, date.today(), date.today())
+    closed = await billecta.get_closed_invoices(CID, billecta_today(), billecta_today())
     assert [i.action_public_id for i in closed] == [paid.action_public_id]
     assert closed[0].stage == "Completed" and closed[0].closed_date is not None
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = billecta_today() - timedelta(days=1)
     assert await billecta.get_closed_invoices(CID, yesterday, yesterday) == []
 
     async def search(**criteria: object) -> list[str | None]:

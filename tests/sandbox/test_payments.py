@@ -3,7 +3,7 @@ credit invoices, unmatched payments and overpayments matched to invoices."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,7 +12,16 @@ import pytest
 
 from billecta_gateway.billecta import BillectaApiBadRequestException, BillectaClient
 from billecta_gateway.billecta import schemas as s
-from tests.sandbox.conftest import CID, Receiver, entry_model, flush, new_debtor, sek, sent_invoice
+from tests.sandbox.conftest import (
+    CID,
+    Receiver,
+    billecta_today,
+    entry_model,
+    flush,
+    new_debtor,
+    sek,
+    sent_invoice,
+)
 
 
 async def pay(control: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
@@ -163,11 +172,11 @@ async def test_an_unmatched_payment_can_be_matched_or_deleted(
     )
     paid = await billecta.get_invoice_action(str(invoice.action_public_id))
     assert paid.state is not None and paid.state.stage == "Completed"
-    await billecta.delete_unhandled_payment(second_id, 1501, date.today())
+    await billecta.delete_unhandled_payment(second_id, 1501, billecta_today())
     assert (await billecta.get_unhandled_payment(second_id)).state == "Deleted"
     assert await billecta.get_unhandled_payments(CID) == []
     with pytest.raises(BillectaApiBadRequestException, match="already Deleted"):
-        await billecta.delete_unhandled_payment(second_id, 1501, date.today())
+        await billecta.delete_unhandled_payment(second_id, 1501, billecta_today())
 
 
 async def test_registered_payment_and_write_off_settle_the_invoice(
@@ -180,7 +189,7 @@ async def test_registered_payment_and_write_off_settle_the_invoice(
             action_public_id=action_id,
             amount=sek("1200"),
             write_off=sek("50"),
-            payment_date=date.today(),
+            payment_date=billecta_today(),
             payment_mean_code="MANUAL",
         )
     )
@@ -204,7 +213,7 @@ async def test_a_registered_overpayment_needs_an_overshooting_rule(
     invoice = await sent_invoice(billecta)
     action_id = str(invoice.action_public_id)
     payment = s.BillectaRegisterPayment(
-        action_public_id=action_id, amount=sek("2000"), payment_date=date.today()
+        action_public_id=action_id, amount=sek("2000"), payment_date=billecta_today()
     )
     with pytest.raises(BillectaApiBadRequestException, match="OvershootingAmountHandling"):
         await billecta.register_payment(payment)
@@ -222,7 +231,7 @@ async def test_payments_need_an_attested_invoice(billecta: BillectaClient) -> No
     with pytest.raises(BillectaApiBadRequestException, match="not attested"):
         await billecta.register_payment(
             s.BillectaRegisterPayment(
-                action_public_id=draft, amount=sek("1"), payment_date=date.today()
+                action_public_id=draft, amount=sek("1"), payment_date=billecta_today()
             )
         )
 
@@ -299,7 +308,7 @@ async def test_a_credit_invoice_larger_than_the_source_is_refused(
 async def test_incoming_payments_are_listed_by_payment_date(
     billecta: BillectaClient, control: httpx.AsyncClient
 ) -> None:
-    today = date.today()
+    today = billecta_today()
     first = await sent_invoice(billecta)
     second = await sent_invoice(billecta)
     await pay(control, action_public_id=first.action_public_id, amount="100")

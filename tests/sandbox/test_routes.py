@@ -3,7 +3,7 @@ routes are 404, bad credentials 401, and invalid bodies 400 naming the field."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -18,7 +18,15 @@ from billecta_gateway.billecta import (
 from billecta_gateway.billecta import schemas as s
 from billecta_gateway.sandbox import Sandbox
 from billecta_gateway.sandbox.wire import HANDLERS
-from tests.sandbox.conftest import AUTH, CID, debtor_model, entry_model, sek, sent_invoice
+from tests.sandbox.conftest import (
+    AUTH,
+    CID,
+    billecta_today,
+    debtor_model,
+    entry_model,
+    sek,
+    sent_invoice,
+)
 
 
 def test_every_route_of_the_table_has_a_handler() -> None:
@@ -28,7 +36,7 @@ def test_every_route_of_the_table_has_a_handler() -> None:
 async def test_every_client_method_works_against_the_sandbox(
     billecta: BillectaClient, control: httpx.AsyncClient, sandbox: Sandbox
 ) -> None:
-    today = date.today()
+    today = billecta_today()
     # creditors
     creditors = await billecta.list_creditors()
     assert CID in [c.creditor_public_id for c in creditors]
