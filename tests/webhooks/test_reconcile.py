@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -326,3 +326,13 @@ async def test_backfill_of_an_unknown_creditor_is_404(
     assert "creditorpublicid" in response.json()["error_message"]
     bad = await client.post(f"{PREFIX}/task/backfill-from-billecta", json={"since": "x"})
     assert bad.status_code == 422
+
+
+def test_closed_invoices_are_asked_for_by_billectas_calendar_day() -> None:
+    from billecta_gateway.webhooks.reconcile import billecta_day
+
+    # 23:30 UTC on 1 December is already 2 December in Stockholm, Billecta's clock.
+    late = datetime(2026, 12, 1, 23, 30, tzinfo=UTC)
+    assert billecta_day(late) == date(2026, 12, 2)
+    assert billecta_day(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)) == date(2026, 7, 1)
+    assert billecta_day(datetime(2026, 7, 1, 22, 0, tzinfo=UTC)) == date(2026, 7, 2)

@@ -44,6 +44,7 @@ from billecta_gateway.queue import AfterCommit
 from billecta_gateway.scheduled.runs import get_watermark, set_watermark
 from billecta_gateway.webhooks import inbox, service
 from billecta_gateway.webhooks.envelope import (
+    BILLECTA_TIMEZONE,
     ParsedEvent,
     build_envelope,
     canonical_json,
@@ -95,6 +96,11 @@ class ReconcileSummary:
             f"{self.unhandled} unhandled payment(s) ({self.stored} new event(s)); "
             f"results: {results}"
         )
+
+
+def billecta_day(moment: datetime) -> date:
+    """The day a moment falls on in Billecta's clock (Europe/Stockholm)."""
+    return moment.astimezone(BILLECTA_TIMEZONE).date()
 
 
 def periods(start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
@@ -187,7 +193,10 @@ class Reconciler:
             if sub.action_public_id:
                 rows[sub.action_public_id] = sub
         for start, stop in periods(since, self.now):
-            closed = await self.billecta.get_closed_invoices(self.cpid, start.date(), stop.date())
+            # Billecta lists closed invoices by its own calendar days (Stockholm).
+            closed = await self.billecta.get_closed_invoices(
+                self.cpid, billecta_day(start), billecta_day(stop)
+            )
             for sub in closed:
                 if sub.action_public_id:
                     rows[sub.action_public_id] = sub
