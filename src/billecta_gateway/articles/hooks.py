@@ -31,7 +31,9 @@ async def upsert_changed_article(ctx: UpsertContext) -> None:
         select(exists().where(CreditorArticle.article == article.id))
     )
     if related:
-        await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_ARTICLE, object_id=article.id)
+        await enqueue_on_change(
+            ctx.session, ctx.jobs, kind=UPSERT_ARTICLE, object_id=article.id, counted=True
+        )
 
 
 @hooks.after_upsert("creditorarticle")

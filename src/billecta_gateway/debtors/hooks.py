@@ -34,7 +34,9 @@ async def upsert_changed_debtor(ctx: UpsertContext) -> None:
         return
     related = await ctx.session.scalar(select(exists().where(CreditorDebtor.debtor == debtor.id)))
     if related:
-        await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor.id)
+        await enqueue_on_change(
+            ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor.id, counted=True
+        )
 
 
 @hooks.after_upsert("creditordebtor")

@@ -16,7 +16,7 @@ from billecta_gateway.models import LIMETYPES, LimeObject
 
 def bump(obj: LimeObject) -> None:
     """Move the object's counter with the write the session flushes next."""
-    obj.sync_counter = type(obj).sync_counter + 1  # type: ignore[assignment]
+    obj.sync_counter = type(obj).sync_counter + 1
 
 
 def parents(obj: LimeObject, previous: dict[str, Any] | None = None) -> set[int]:
@@ -71,4 +71,3 @@ async def read_counter(
 def changed_since(start: int | None, end: int | None) -> bool:
     """Whether the counter moved between a job's start and its end."""
     return start is not None and end is not None and end != start
-

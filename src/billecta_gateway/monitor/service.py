@@ -7,7 +7,7 @@ import point of the rest of the gateway.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -53,7 +53,6 @@ from billecta_gateway.monitor.queries import (
     list_logs,
     list_logs_for_object,
 )
-from billecta_gateway.tasks.locks import xact_lock
 
 Batch = IntegrationMonitorBatch
 Log = IntegrationMonitorLog
@@ -196,41 +195,75 @@ async def start_log(session: AsyncSession, *, log_id: int) -> bool:
     return await start_log_attempt(session, log_id=log_id) is not None
 
 
-# The statements every per-object job runs are built once, on the tables rather than the
-# mapped classes: building and ORM-compiling them per call cost more CPU than the round trips.
-
+# Built once, on the table: every per-object job runs it.
 _START_LOG = (
     update(LOG_TABLE)
     .where(LOG_TABLE.c.id == bindparam("log_id"), LOG_TABLE.c.status == func.any(UNFINISHED_ARRAY))
     .values(status="running", updated_at=func.now())
     .returning(LOG_TABLE.c.attempt)
 )
-# The same, also taking an advisory lock once the log is started (none when it is finished).
-_START_LOG_LOCKING = (
-    update(LOG_TABLE)
-    .where(LOG_TABLE.c.id == bindparam("log_id"), LOG_TABLE.c.status == func.any(UNFINISHED_ARRAY))
-    .values(status="running", updated_at=func.now())
-    .returning(LOG_TABLE.c.attempt, xact_lock(bindparam("lock_key", type_=String)))
-)
 
 
-async def start_log_attempt(
-    session: AsyncSession, *, log_id: int, lock_key: str | None = None
-) -> int | None:
+async def start_log_attempt(session: AsyncSession, *, log_id: int) -> int | None:
     """Mark a log `running` and answer its attempt number in one statement; None when it is
     already finished (or gone) and the job must stop.
 
-    The UPDATE holds the log row's lock until the transaction ends: a second run of the same
-    job waits here and then finds the log finished. With `lock_key` the statement also takes
-    that advisory lock (tasks.locks) for the rest of the transaction, once the log is started;
-    what the transaction reads afterwards is read under the lock.
+    The caller commits this on its own (DESIGN §3.5): `running` is visible at once, to a
+    request deciding whether to queue another sync and to the re-drive that tells a dead
+    worker's job by how long it has been running.
     """
-    if lock_key is None:
-        result = await session.execute(_START_LOG, {"log_id": log_id})
-    else:
-        result = await session.execute(_START_LOG_LOCKING, {"log_id": log_id, "lock_key": lock_key})
-    row = result.first()
+    row = (await session.execute(_START_LOG, {"log_id": log_id})).first()
     return None if row is None else int(row[0] or 1)
+
+
+async def requeue_log(session: AsyncSession, *, log_id: int) -> None:
+    """Show an unfinished log `pending` again: its job is waiting for a retry, not running."""
+    await session.execute(
+        update(Log)
+        .where(Log.id == log_id, Log.status.in_(UNFINISHED))
+        .values(status="pending", updated_at=func.now())
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def add_follow_up_log(
+    session: AsyncSession, *, log_id: int, job: Callable[[int, int], str]
+) -> tuple[int, str] | None:
+    """Add a `pending` log for the same object to the batch of an unfinished log, with the next
+    attempt number of that object in the batch; answers (log id, job id), None when the log is
+    gone or finished. `job(batch_id, attempt)` names the job.
+
+    Call it before finishing `log_id`: the batch then cannot close in between.
+    """
+    row = (
+        await session.execute(
+            select(Log.batch_id, Log.limetype, Log.object_id).where(
+                Log.id == log_id, Log.status.in_(UNFINISHED)
+            )
+        )
+    ).first()
+    if row is None or row.object_id is None:
+        return None
+    batch_id, limetype, object_id = int(row.batch_id), str(row.limetype), int(row.object_id)
+    attempt = 1 + int(
+        await session.scalar(
+            select(func.coalesce(func.max(Log.attempt), 0)).where(
+                Log.batch_id == batch_id, Log.limetype == limetype, Log.object_id == object_id
+            )
+        )
+        or 0
+    )
+    task_id = job(batch_id, attempt)
+    new_id = await add_log(
+        session,
+        batch_id=batch_id,
+        limetype=limetype,
+        object_id=object_id,
+        status="pending",
+        task_id=task_id,
+    )
+    await set_log_task(session, log_id=new_id, task_id=task_id, attempt=attempt)
+    return new_id, task_id
 
 
 async def daily_batch(
@@ -270,6 +303,7 @@ __all__ = [
     "FinishResult",
     "FinishSummary",
     "Page",
+    "add_follow_up_log",
     "add_log",
     "add_logs",
     "count_logs",
@@ -282,6 +316,7 @@ __all__ = [
     "list_batches",
     "list_logs",
     "list_logs_for_object",
+    "requeue_log",
     "set_log_task",
     "set_log_tasks",
     "start_log",
