@@ -65,7 +65,7 @@ def cmd_api(args: argparse.Namespace) -> None:
 def cmd_worker(args: argparse.Namespace) -> None:
     from billecta_gateway.worker import run_worker
 
-    run_worker(_settings(), burst=args.burst)
+    run_worker(_settings(), burst=args.burst, queue=args.queue)
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
@@ -181,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run the arq worker with its crons")
     worker.add_argument("--burst", action="store_true", help="drain the queue, then exit")
+    worker.add_argument(
+        "--queue",
+        choices=("all", "object", "long"),
+        default="all",
+        help="serve both queues (default), only per-object jobs, or only long jobs",
+    )
     worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")

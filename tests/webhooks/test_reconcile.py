@@ -27,7 +27,7 @@ from billecta_gateway.models import (
 from billecta_gateway.tasks.fanout import fan_out_task
 from billecta_gateway.webhooks.fixtures import IDS, load_content, load_fixture
 from billecta_gateway.webhooks.reconcile import reconcile_creditor, watermark_name
-from billecta_gateway.webhooks.schedule import WEBHOOK_FUNCTIONS
+from billecta_gateway.webhooks.schedule import LONG_FUNCTIONS, WEBHOOK_FUNCTIONS
 from billecta_gateway.webhooks.tasks import retrigger_failed_webhook_events
 from billecta_gateway.worker import create_worker
 from tests.conftest import BILLECTA_URL, make_settings
@@ -95,11 +95,17 @@ async def live_ctx(
 async def _burst() -> Any:
     functions = [
         *WEBHOOK_FUNCTIONS,
+        *LONG_FUNCTIONS,
         fan_out_task,
         update_invoice_in_lime_with_billecta_invoice_data,
     ]
     worker = create_worker(
-        make_settings(), burst=True, poll_delay=0.05, functions=functions, cron_jobs=[]
+        # One queue for the object and the long jobs, so one burst worker runs them all.
+        make_settings(arq_long_queue_name=make_settings().arq_queue_name),
+        burst=True,
+        poll_delay=0.05,
+        functions=functions,
+        cron_jobs=[],
     )
     try:
         await worker.main()

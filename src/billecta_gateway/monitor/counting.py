@@ -49,6 +49,8 @@ FINISHED = ("ok", "error")
 CLOSED = ("ok", "donewitherror")
 # A daily batch stores its day under this key of `parameters`; it is closed once the day is over.
 DAILY_KEY = "daily"
+# A task batch keeps its object ids under this key of `parameters` until its fan-out ran.
+UNFANNED_KEY = "object_ids"
 # The first key of the two-key advisory lock serialising daily-batch creation.
 _UPDATE_CHUNK = 5_000
 
@@ -356,6 +358,8 @@ async def _close_finished_batches(session: AsyncSession, *, now: datetime, cutof
             Batch.total == stats.c.logs,
             stats.c.finished == stats.c.logs,
             or_(stats.c.logs > 0, Batch.starttime < cutoff),
+            # A task whose fan-out never ran has no logs yet: the re-drive sends it again.
+            not_(func.coalesce(Batch.parameters.has_key(UNFANNED_KEY), False)),
             not_(func.coalesce(day_not_over, False)),
         )
         .values(

@@ -163,11 +163,15 @@ async def set_log_task(session: AsyncSession, *, log_id: int, task_id: str, atte
     await set_log_tasks(session, tasks=[(log_id, task_id, attempt)])
 
 
-async def set_log_tasks(session: AsyncSession, *, tasks: Sequence[tuple[int, str, int]]) -> None:
-    """Record (log id, job id, attempt) for many unfinished logs in one UPDATE per 5,000 logs.
+async def set_log_tasks(
+    session: AsyncSession, *, tasks: Sequence[tuple[int, str, int]], status: str | None = None
+) -> None:
+    """Record (log id, job id, attempt) for many unfinished logs in one UPDATE per 5,000 logs,
+    and set their `status` when given (a re-driven log is `pending` again).
 
     Refreshes `updated_at`, so a log that was just (re-)enqueued is not taken for a lost job.
     """
+    extra: dict[str, Any] = {} if status is None else {"status": status}
     for start in range(0, len(tasks), _UPDATE_CHUNK):
         chunk = tasks[start : start + _UPDATE_CHUNK]
         data = (
@@ -184,7 +188,7 @@ async def set_log_tasks(session: AsyncSession, *, tasks: Sequence[tuple[int, str
         stmt = (
             update(Log)
             .where(Log.id == data.c.log_id, Log.status.in_(UNFINISHED))
-            .values(task_id=data.c.task_id, attempt=data.c.attempt, updated_at=func.now())
+            .values(task_id=data.c.task_id, attempt=data.c.attempt, updated_at=func.now(), **extra)
             .execution_options(synchronize_session=False)
         )
         await session.execute(stmt)

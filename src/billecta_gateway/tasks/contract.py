@@ -137,11 +137,25 @@ class TaskKind:
     max_tries: int = 5
     lock: str | None = None
 
-    @property
-    def budget(self) -> float:
+    # Runs on the long-job queue and worker (backfill, reconciliation), not the object queue.
+    long: bool = False
+
+    def timeout_for(self, settings: Settings) -> float:
+        """arq's timeout of the kind's job: its own, or `TASK_TIMEOUT_SECONDS` when set (for
+        per-object jobs; long jobs keep theirs)."""
+        if self.long:
+            return self.timeout
+        return settings.task_timeout_seconds or self.timeout
+
+    def budget_for(self, settings: Settings) -> float:
         """Seconds the handler may take: short of arq's timeout, so a slow job is retried (and
         recorded on its final try) instead of being killed with its log left `running`."""
-        return max(1.0, self.timeout - min(15.0, self.timeout / 4))
+        timeout = self.timeout_for(settings)
+        return max(1.0, timeout - min(15.0, timeout / 4))
+
+    def queue_for(self, settings: Settings) -> str:
+        """The arq queue the kind's jobs are sent to."""
+        return settings.arq_long_queue_name if self.long else settings.arq_queue_name
 
 
 KINDS: dict[str, TaskKind] = {}

@@ -3,7 +3,12 @@
 Durable intent lives in Postgres (DESIGN §1): a batch keeps its object ids until its logs exist,
 and every unfinished log records the id of the job that should finish it. Redis may lose any
 message; `redrive_task_logs` notices and enqueues the work again under the next attempt number
-(a new job id, since arq refuses an id whose result it still keeps).
+(a new job id, since arq refuses an id whose result it still keeps). Work is lost when:
+- its job is gone from Redis, checked for work untouched for REDRIVE_AFTER, or at once when
+  the worker found the queue wiped (`queue_lost`, its sentinel key vanished);
+- its log has been `running` longer than its kind's timeout, whatever Redis says: arq keeps a
+  killed worker's in-progress key for the longest timeout on that worker, and a live try
+  always ends (or is shown `pending` for its retry) within its kind's timeout.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job, JobStatus, serialize_job
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billecta_gateway.config import Settings
 from billecta_gateway.db import session_scope
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.monitor import service as monitor
@@ -44,6 +50,7 @@ Batch = IntegrationMonitorBatch
 Log = IntegrationMonitorLog
 
 FAN_OUT_TRIES = 3
+FAN_OUT_TIMEOUT = 120
 LOG_CHUNK = 5_000
 ENQUEUE_CHUNK = 1_000
 # Work untouched for this long whose job is gone from Redis is enqueued again.
@@ -105,6 +112,21 @@ async def enqueue_jobs(redis: ArqRedis, jobs: Sequence[QueuedJob], *, queue_name
             len(jobs) - sent,
             type(exc).__name__,
         )
+    return enqueued
+
+
+async def enqueue_for_kinds(
+    ctx: WorkerContext, jobs: Sequence[tuple[TaskKind | None, QueuedJob]]
+) -> int:
+    """Enqueue jobs each on its kind's queue (a fan-out, `None`, on the object queue)."""
+    settings = ctx["settings"]
+    queues: dict[str, list[QueuedJob]] = {}
+    for kind, job in jobs:
+        name = kind.queue_for(settings) if kind is not None else settings.arq_queue_name
+        queues.setdefault(name, []).append(job)
+    enqueued = 0
+    for name, queued in queues.items():
+        enqueued += await enqueue_jobs(ctx["redis"], queued, queue_name=name)
     return enqueued
 
 
@@ -200,12 +222,8 @@ async def _fan_out(ctx: WorkerContext, batch_id: int) -> dict[str, int]:
         if not (batch.parameters or {}).get("fanned_out"):
             await _create_logs(session, batch, kind)
         jobs = await _unfinished_jobs(session, kind, batch_id)
-    enqueued = await enqueue_jobs(ctx["redis"], jobs, queue_name=_queue(ctx))
+    enqueued = await enqueue_jobs(ctx["redis"], jobs, queue_name=kind.queue_for(ctx["settings"]))
     return {"logs": len(jobs), "enqueued": enqueued}
-
-
-def _queue(ctx: WorkerContext) -> str:
-    return ctx["settings"].arq_queue_name
 
 
 async def _job_lost(redis: ArqRedis, task_id: str | None, queue_name: str) -> bool:
@@ -215,9 +233,16 @@ async def _job_lost(redis: ArqRedis, task_id: str | None, queue_name: str) -> bo
     return await Job(task_id, redis, _queue_name=queue_name).status() not in _ALIVE
 
 
-async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[QueuedJob]:
+async def _redrive_fan_outs(
+    ctx: WorkerContext, cutoff: datetime, now: datetime
+) -> list[tuple[TaskKind | None, QueuedJob]]:
+    """Send again the fan-out of every running batch that still holds its object ids (its
+    logs do not exist yet) and whose fan-out job is gone, or is older than a fan-out may take
+    (a fan-out is idempotent: running it twice creates nothing twice)."""
     redis = ctx["redis"]
-    jobs: list[QueuedJob] = []
+    queue_name = ctx["settings"].arq_queue_name
+    overdue = now - timedelta(seconds=FAN_OUT_TIMEOUT)
+    jobs: list[tuple[TaskKind | None, QueuedJob]] = []
     async with session_scope(ctx["sessionmaker"]) as session:
         batches = (
             await session.scalars(
@@ -226,7 +251,7 @@ async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[Queued
                     Batch.status == "running",
                     Batch.task.in_(list(KINDS)),
                     Batch.parameters.has_key("object_ids"),
-                    Batch.starttime < cutoff,
+                    Batch.starttime < max(cutoff, overdue),
                 )
                 .order_by(Batch.id)
                 .limit(REDRIVE_LIMIT)
@@ -236,36 +261,70 @@ async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[Queued
         for batch in batches:
             params = dict(batch.parameters or {})
             attempt = int(params.get("fan_out_attempt", 1))
-            if not await _job_lost(redis, fan_out_job_id(batch.id, attempt), _queue(ctx)):
+            started = batch.starttime
+            if started >= overdue and (
+                started >= cutoff
+                or not await _job_lost(redis, fan_out_job_id(batch.id, attempt), queue_name)
+            ):
                 continue
             params["fan_out_attempt"] = attempt + 1
             batch.parameters = params
-            jobs.append((FAN_OUT_JOB, (batch.id,), fan_out_job_id(batch.id, attempt + 1)))
+            jobs.append((None, (FAN_OUT_JOB, (batch.id,), fan_out_job_id(batch.id, attempt + 1))))
     return jobs
 
 
-async def _redrive_logs(ctx: WorkerContext, cutoff: datetime) -> tuple[list[QueuedJob], int]:
+def _running_too_long(kinds: dict[str, TaskKind], settings: Settings, now: datetime) -> Any:
+    """SQL: the log is `running` for longer than its kind's timeout (its worker died)."""
+    return or_(
+        *(
+            and_(
+                Batch.task == task,
+                Log.status == "running",
+                Log.updated_at < now - timedelta(seconds=kind.timeout_for(settings)),
+            )
+            for task, kind in kinds.items()
+        )
+    )
+
+
+async def _redrive_logs(
+    ctx: WorkerContext, cutoff: datetime, now: datetime
+) -> tuple[list[tuple[TaskKind | None, QueuedJob]], int]:
     redis = ctx["redis"]
-    jobs: list[QueuedJob] = []
+    settings = ctx["settings"]
+    jobs: list[tuple[TaskKind | None, QueuedJob]] = []
     given_up = 0
+    kinds = dict(KINDS)
     async with session_scope(ctx["sessionmaker"]) as session:
+        dead = _running_too_long(kinds, settings, now)
         rows = (
             await session.execute(
-                select(Log.id, Log.batch_id, Log.object_id, Log.task_id, Log.attempt, Batch.task)
+                select(
+                    Log.id,
+                    Log.batch_id,
+                    Log.object_id,
+                    Log.task_id,
+                    Log.attempt,
+                    Batch.task,
+                    dead.label("dead"),
+                )
                 .join(Batch, Batch.id == Log.batch_id)
                 .where(
                     Log.status.in_(monitor.UNFINISHED),
-                    Log.updated_at < cutoff,
-                    Batch.task.in_(list(KINDS)),
+                    or_(Log.updated_at < cutoff, dead),
+                    Batch.task.in_(list(kinds)),
                 )
                 .order_by(Log.updated_at)
                 .limit(REDRIVE_LIMIT)
+                .with_for_update(of=Log, skip_locked=True)
             )
         ).all()
         retasked: list[tuple[int, str, int]] = []
-        for log_id, batch_id, object_id, task_id, attempt, task in rows:
-            kind = KINDS[task]
-            if object_id is None or not await _job_lost(redis, task_id, _queue(ctx)):
+        for log_id, batch_id, object_id, task_id, attempt, task, is_dead in rows:
+            kind = kinds[task]
+            if object_id is None:
+                continue
+            if not is_dead and not await _job_lost(redis, task_id, kind.queue_for(settings)):
                 continue
             if int(attempt) >= MAX_ATTEMPTS:
                 message = f"Gave up after {attempt} attempts: the job kept getting lost"
@@ -276,22 +335,25 @@ async def _redrive_logs(ctx: WorkerContext, cutoff: datetime) -> tuple[list[Queu
                 continue
             new_id = object_job_id(kind, int(batch_id), int(object_id), int(attempt) + 1)
             retasked.append((int(log_id), new_id, int(attempt) + 1))
-            jobs.append((kind.job, (int(log_id), int(object_id)), new_id))
-        await monitor.set_log_tasks(session, tasks=retasked)
+            jobs.append((kind, (kind.job, (int(log_id), int(object_id)), new_id)))
+        # A re-driven log is `pending` again: its new job has not started.
+        await monitor.set_log_tasks(session, tasks=retasked, status="pending")
     return jobs, given_up
 
 
-async def redrive_task_logs(ctx: WorkerContext) -> dict[str, int]:
+async def redrive_task_logs(ctx: WorkerContext, *, queue_lost: bool = False) -> dict[str, int]:
     """Re-enqueue task work whose arq job vanished (Redis flushed, worker killed).
 
-    A fan-out that never ran is sent again; a `pending` or `running` log untouched for
-    REDRIVE_AFTER whose job is gone gets the next attempt number and a new job; after
+    A fan-out that never ran is sent again; an unfinished log whose job is gone (checked once
+    it is untouched for REDRIVE_AFTER, at once with `queue_lost`), or that has been running
+    longer than its kind's timeout, gets the next attempt number and a new job; after
     MAX_ATTEMPTS it is finished as `error` so its batch can close.
     """
-    cutoff = utcnow() - REDRIVE_AFTER
-    fan_outs = await _redrive_fan_outs(ctx, cutoff)
-    logs, given_up = await _redrive_logs(ctx, cutoff)
-    enqueued = await enqueue_jobs(ctx["redis"], [*fan_outs, *logs], queue_name=_queue(ctx))
+    now = utcnow()
+    cutoff = now if queue_lost else now - REDRIVE_AFTER
+    fan_outs = await _redrive_fan_outs(ctx, cutoff, now)
+    logs, given_up = await _redrive_logs(ctx, cutoff, now)
+    enqueued = await enqueue_for_kinds(ctx, [*fan_outs, *logs])
     return {
         "fan_outs": len(fan_outs),
         "logs": len(logs),

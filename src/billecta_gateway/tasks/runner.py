@@ -194,7 +194,7 @@ async def _enqueue_follow_up(
             log_id,
             object_id,
             _job_id=task_id,
-            _queue_name=ctx["settings"].arq_queue_name,
+            _queue_name=kind.queue_for(ctx["settings"]),
         )
     except (RedisError, OSError) as exc:
         logger.warning("could not enqueue follow-up %s: %s", task_id, type(exc).__name__)
@@ -226,7 +226,7 @@ async def run_object_task(
             sessionmaker() as session,
         ):
             # The budget covers the wait for the object's lock too.
-            async with asyncio.timeout(kind.budget):
+            async with asyncio.timeout(kind.budget_for(data["settings"])):
                 started = await _start(session, kind, log_id, object_id)
                 if started is None:
                     return "skipped"
@@ -275,7 +275,7 @@ async def run_object_task(
             exc,
             retryable=retryable,
             job_try=job_try,
-            budget=kind.budget,
+            budget=kind.budget_for(data["settings"]),
             job_id=data.get("job_id"),
         )
         phase = run.phase if run is not None else ""

@@ -178,6 +178,7 @@ RETRIGGER_KIND = register_kind(
         handler=_retrigger_handler,
         timeout=1_800,
         max_tries=5,
+        long=True,
     )
 )
 BACKFILL_KIND = register_kind(
@@ -189,6 +190,7 @@ BACKFILL_KIND = register_kind(
         handler=_backfill_handler,
         timeout=3_600,
         max_tries=5,
+        long=True,
     )
 )
 
