@@ -318,11 +318,11 @@ async def run_stack(
     finally:
         for server in servers:
             server.should_exit = True
-        for task in (worker_task, long_task):
-            if task is not None:
-                task.cancel()
+        for running_task in (worker_task, long_task):
+            if running_task is not None:
+                running_task.cancel()
                 with contextlib.suppress(BaseException):
-                    await task
+                    await running_task
         for running in (worker, long_worker):
             if running is not None:
                 with contextlib.suppress(Exception):
