@@ -479,3 +479,82 @@ async def test_a_failure_is_not_written_over_a_log_another_run_finished(
     debtor = await session.get(Debtor, 29, populate_existing=True)
     assert debtor is not None and debtor.billecta_error_message is None
     assert await run_object_task({**ctx, "job_try": 3}, _kind(never), log_id, 29) == "skipped"
+
+
+async def test_a_batch_whose_fan_out_was_lost_is_never_closed_ok_with_no_logs(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [65, 66])  # its fan-out job never reached Redis
+    await _age(session, batch_id)
+
+    async def gone(_: str) -> bool:
+        return False
+
+    summary = await monitor.finish_running_batches(
+        session, now=datetime.now(UTC), job_exists=gone, stale_after=timedelta(minutes=5)
+    )
+    assert summary.closed == 0
+    batch = await session.get(IntegrationMonitorBatch, batch_id, populate_existing=True)
+    assert batch is not None and batch.status == "running"
+    assert (await redrive_task_logs(ctx))["fan_outs"] == 1  # type: ignore[arg-type]
+
+
+async def test_a_log_running_past_its_timeout_is_redriven_whatever_redis_says(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [67])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    task_id = logs[67].task_id or ""
+    # A worker picked the job and was killed: arq keeps its in-progress key for an hour.
+    await redis.psetex(f"arq:in-progress:{task_id}", 3_600_000, b"1")
+    past = datetime.now(UTC) - timedelta(seconds=UPSERT_DEBTOR.timeout + 5)
+    await session.execute(
+        update(IntegrationMonitorLog)
+        .where(IntegrationMonitorLog.id == logs[67].id)
+        .values(status="running", updated_at=past)
+    )
+    await session.commit()
+
+    result = await redrive_task_logs(ctx)  # type: ignore[arg-type]
+
+    assert result["logs"] == 1
+    _, logs = await batch_and_logs(session, batch_id)
+    assert (logs[67].status, logs[67].attempt) == ("pending", 2)
+    assert await _status(redis, f"upsert_debtor:{batch_id}:67:2") == JobStatus.queued
+
+
+async def test_a_log_running_within_its_timeout_is_left_to_its_job(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    batch_id = await _start(session, [68])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    _, logs = await batch_and_logs(session, batch_id)
+    await redis.psetex(f"arq:in-progress:{logs[68].task_id}", 3_600_000, b"1")
+    await session.execute(
+        update(IntegrationMonitorLog)
+        .where(IntegrationMonitorLog.id == logs[68].id)
+        .values(status="running")
+    )
+    await session.commit()
+
+    assert (await redrive_task_logs(ctx))["logs"] == 0  # type: ignore[arg-type]
+
+
+async def test_a_wiped_queue_is_redriven_at_once_when_the_sentinel_is_gone(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis
+) -> None:
+    from billecta_gateway.worker import check_sentinel
+
+    batch_id = await _start(session, [69])
+    await fan_out_task(ctx, batch_id)  # type: ignore[arg-type]
+    assert await check_sentinel(ctx) is True  # first check on this Redis: nothing lost
+    assert await check_sentinel(ctx) is False
+    await redis.flushdb()  # seconds after the fan-out, far younger than REDRIVE_AFTER
+
+    assert (await redrive_task_logs(ctx))["logs"] == 0  # type: ignore[arg-type]
+    assert await check_sentinel(ctx) is True
+
+    _, logs = await batch_and_logs(session, batch_id)
+    assert logs[69].attempt == 2
+    assert await _status(redis, logs[69].task_id or "") == JobStatus.queued

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import Job, JobStatus, serialize_job
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
@@ -273,13 +273,39 @@ async def _redrive_fan_outs(
     return jobs
 
 
-def _running_too_long(kinds: dict[str, TaskKind], settings: Settings, now: datetime) -> Any:
-    """SQL: the log is `running` for longer than its kind's timeout (its worker died)."""
+async def job_states(redis: ArqRedis, jobs: Sequence[tuple[str | None, str]]) -> list[JobStatus]:
+    """arq's status of many (job id, queue) pairs in one pipelined round trip (the checks of
+    `Job.status`); a missing id is `not_found`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for task_id, queue_name in jobs:
+            key = task_id or ""
+            pipe.exists(result_key_prefix + key)
+            pipe.exists(in_progress_key_prefix + key)
+            pipe.zscore(queue_name, key)
+        answers = await pipe.execute()
+    now = timestamp_ms()
+    states: list[JobStatus] = []
+    for n, (task_id, _) in enumerate(jobs):
+        complete, in_progress, score = answers[3 * n : 3 * n + 3]
+        if not task_id:
+            states.append(JobStatus.not_found)
+        elif complete:
+            states.append(JobStatus.complete)
+        elif in_progress:
+            states.append(JobStatus.in_progress)
+        elif score:
+            states.append(JobStatus.deferred if score > now else JobStatus.queued)
+        else:
+            states.append(JobStatus.not_found)
+    return states
+
+
+def _overdue(kinds: dict[str, TaskKind], settings: Settings, now: datetime) -> Any:
+    """SQL: the log has been unfinished for longer than its kind's timeout."""
     return or_(
         *(
             and_(
                 Batch.task == task,
-                Log.status == "running",
                 Log.updated_at < now - timedelta(seconds=kind.timeout_for(settings)),
             )
             for task, kind in kinds.items()
@@ -287,16 +313,31 @@ def _running_too_long(kinds: dict[str, TaskKind], settings: Settings, now: datet
     )
 
 
+def _lost(status: str, overdue: bool, aged: bool, state: JobStatus) -> bool:
+    """Whether an unfinished log's work is lost.
+
+    - running past its kind's timeout: its worker died (a live try ends, or shows the log
+      `pending` for its retry, within the timeout), whatever Redis says;
+    - pending past the timeout with its job "in progress": picked by a worker that died before
+      the job started its log (arq keeps the key for the worker's longest timeout);
+    - untouched for REDRIVE_AFTER (at once after a wiped queue) with its job gone.
+    """
+    if status == "running" and overdue:
+        return True
+    if overdue and state == JobStatus.in_progress:
+        return True
+    return aged and state not in _ALIVE
+
+
 async def _redrive_logs(
     ctx: WorkerContext, cutoff: datetime, now: datetime
 ) -> tuple[list[tuple[TaskKind | None, QueuedJob]], int]:
-    redis = ctx["redis"]
     settings = ctx["settings"]
     jobs: list[tuple[TaskKind | None, QueuedJob]] = []
     given_up = 0
     kinds = dict(KINDS)
     async with session_scope(ctx["sessionmaker"]) as session:
-        dead = _running_too_long(kinds, settings, now)
+        overdue = _overdue(kinds, settings, now)
         rows = (
             await session.execute(
                 select(
@@ -305,13 +346,16 @@ async def _redrive_logs(
                     Log.object_id,
                     Log.task_id,
                     Log.attempt,
+                    Log.status,
                     Batch.task,
-                    dead.label("dead"),
+                    overdue.label("overdue"),
+                    (Log.updated_at < cutoff).label("aged"),
                 )
                 .join(Batch, Batch.id == Log.batch_id)
                 .where(
                     Log.status.in_(monitor.UNFINISHED),
-                    or_(Log.updated_at < cutoff, dead),
+                    Log.object_id.is_not(None),
+                    or_(Log.updated_at < cutoff, overdue),
                     Batch.task.in_(list(kinds)),
                 )
                 .order_by(Log.updated_at)
@@ -319,23 +363,29 @@ async def _redrive_logs(
                 .with_for_update(of=Log, skip_locked=True)
             )
         ).all()
+        states = await job_states(
+            ctx["redis"], [(row.task_id, kinds[row.task].queue_for(settings)) for row in rows]
+        )
         retasked: list[tuple[int, str, int]] = []
-        for log_id, batch_id, object_id, task_id, attempt, task, is_dead in rows:
-            kind = kinds[task]
-            if object_id is None:
+        for row, state in zip(rows, states, strict=True):
+            if not _lost(row.status, bool(row.overdue), bool(row.aged), state):
                 continue
-            if not is_dead and not await _job_lost(redis, task_id, kind.queue_for(settings)):
-                continue
-            if int(attempt) >= MAX_ATTEMPTS:
+            kind, log_id, object_id, attempt = (
+                kinds[row.task],
+                int(row.id),
+                int(row.object_id),
+                int(row.attempt),
+            )
+            if attempt >= MAX_ATTEMPTS:
                 message = f"Gave up after {attempt} attempts: the job kept getting lost"
                 if kind.on_failure is not None:
-                    await kind.on_failure(session, int(object_id), message, "")
-                await monitor.finish_log(session, log_id=int(log_id), ok=False, message=message)
+                    await kind.on_failure(session, object_id, message, "")
+                await monitor.finish_log(session, log_id=log_id, ok=False, message=message)
                 given_up += 1
                 continue
-            new_id = object_job_id(kind, int(batch_id), int(object_id), int(attempt) + 1)
-            retasked.append((int(log_id), new_id, int(attempt) + 1))
-            jobs.append((kind, (kind.job, (int(log_id), int(object_id)), new_id)))
+            new_id = object_job_id(kind, int(row.batch_id), object_id, attempt + 1)
+            retasked.append((log_id, new_id, attempt + 1))
+            jobs.append((kind, (kind.job, (log_id, object_id), new_id)))
         # A re-driven log is `pending` again: its new job has not started.
         await monitor.set_log_tasks(session, tasks=retasked, status="pending")
     return jobs, given_up
