@@ -107,6 +107,13 @@ def describe(
         return f"The job did not finish within {budget:.0f} s after {job_try} tries"
     if retryable:
         return f"A service the gateway depends on was unavailable after {job_try} tries"
+    return error_sentence(exc, job_id=job_id)
+
+
+def error_sentence(exc: BaseException, *, job_id: str | None = None) -> str:
+    """What is stored (on a log, a cron run, an object) about an unexpected error: a sentence
+    naming its type and the job whose log line has the details, never the error's text (a
+    database error quotes the statement's values, personal data among them)."""
     where = f" (see the worker log for job {job_id})" if job_id else " (see the worker log)"
     if isinstance(exc, SQLAlchemyError):
         return f"A database error ({type(exc).__name__}) stopped the job{where}"
