@@ -255,13 +255,14 @@ async def test_retrigger_endpoint_starts_the_task_at_once(
     assert batch.parameters is not None and batch.parameters["object_ids"] == [CREDITOR_ID]
 
 
-async def test_retrigger_endpoint_without_creditors_in_billecta_is_422(
+async def test_retrigger_endpoint_that_cannot_start_answers_the_specs_500(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await seed_creditor(session, creditorpublicid=None)
     response = await client.post(f"{PREFIX}/task/billecta-retrigger-failed-webhooks", json={})
-    assert response.status_code == 422
-    assert "creditor" in response.json()["error_message"]
+    assert response.status_code == 500
+    assert response.json() == {"error_message": "Error starting retrigger task"}
+    assert (await session.scalars(select(IntegrationMonitorBatch))).all() == []
 
 
 async def test_backfill_task_reads_a_creditors_billecta_data(

@@ -28,7 +28,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.db import session_scope
-from billecta_gateway.errors import InvalidInput
+from billecta_gateway.errors import GatewayError
 from billecta_gateway.models import Creditor, IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.queue import AfterCommit
 from billecta_gateway.scheduled.runs import clock, log_run, recorded_run, utcnow
@@ -224,11 +224,23 @@ async def creditors_in_billecta(session: AsyncSession) -> list[int]:
     return [int(i) for i in rows]
 
 
+class RetriggerNotStarted(GatewayError):
+    """The spec's answer when the retrigger task cannot start: 500 with its own sentence."""
+
+    status_code = 500
+    default_message = "Error starting retrigger task"
+
+
 async def start_retrigger(
     session: AsyncSession, *, jobs: AfterCommit, title: str | None, created_by: str | None
 ) -> int:
-    """Start the retrigger task over every creditor in Billecta; answers the batch id."""
+    """Start the retrigger task over every creditor in Billecta; answers the batch id.
+
+    RetriggerNotStarted (the spec's 500) when no creditor has a `creditorpublicid`.
+    """
     creditors = await creditors_in_billecta(session)
+    if not creditors:
+        raise RetriggerNotStarted()
     return await start_task(
         session,
         kind=RETRIGGER_KIND,
@@ -270,7 +282,7 @@ async def retrigger_failed_webhook_events(ctx: WorkerContext) -> dict[str, int |
         async with session_scope(ctx["sessionmaker"]) as session:
             try:
                 batch_id = await start_retrigger(session, jobs=jobs, title=None, created_by=None)
-            except InvalidInput:
+            except RetriggerNotStarted:
                 await log_run(
                     session,
                     name=RETRIGGER_CRON,
