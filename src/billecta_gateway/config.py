@@ -165,7 +165,16 @@ class DatabaseSettings(BaseSettings):
 
 
 SYNC_ON_CHANGE_LIMETYPES = frozenset(
-    {"person", "debtor", "creditordebtor", "article", "creditorarticle", "order", "orderrow"}
+    {
+        "person",
+        "company",
+        "debtor",
+        "creditordebtor",
+        "article",
+        "creditorarticle",
+        "order",
+        "orderrow",
+    }
 )
 
 
