@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -30,7 +31,7 @@ from billecta_gateway.webhooks.reconcile import reconcile_creditor, watermark_na
 from billecta_gateway.webhooks.schedule import LONG_FUNCTIONS, WEBHOOK_FUNCTIONS
 from billecta_gateway.webhooks.tasks import retrigger_failed_webhook_events
 from billecta_gateway.worker import create_worker
-from tests.conftest import BILLECTA_URL, make_settings
+from tests.conftest import BILLECTA_URL, LIME_KEY, make_settings
 from tests.webhooks.support import (
     CREDITOR_ID,
     INVOICE_ID,
@@ -333,3 +334,62 @@ async def test_backfill_of_an_unknown_creditor_is_404(
     assert "creditorpublicid" in response.json()["error_message"]
     bad = await client.post(f"{PREFIX}/task/backfill-from-billecta", json={"since": "x"})
     assert bad.status_code == 422
+
+
+async def test_the_change_feed_advances_while_a_backfill_runs(
+    committed_app: FastAPI,
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    live_ctx: Ctx,
+) -> None:
+    from billecta_gateway.queue import AfterCommit
+    from billecta_gateway.webhooks.tasks import backfill_creditor_from_billecta, start_backfill
+
+    async with committed_sessionmaker() as session:
+        await seed_creditor(session)
+        batch_id = await start_backfill(
+            session, jobs=AfterCommit(), creditor_id=CREDITOR_ID, since=None, title=None,
+            created_by=None,
+        )  # fmt: skip
+        await session.commit()
+    await fan_out_task(live_ctx, batch_id)
+    async with committed_sessionmaker() as session:
+        log_id = await session.scalar(
+            select(IntegrationMonitorLog.id).where(IntegrationMonitorLog.batch_id == batch_id)
+        )
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_open_invoices(request: httpx.Request) -> httpx.Response:
+        reading.set()
+        await release.wait()
+        return httpx.Response(200, json=[])
+
+    transport = httpx.ASGITransport(app=committed_app)
+    with billecta_mock() as billecta:
+        billecta.get(f"/v1/invoice/open/{CPID}").mock(side_effect=slow_open_invoices)
+        backfill = asyncio.create_task(
+            backfill_creditor_from_billecta(live_ctx, log_id, CREDITOR_ID)
+        )
+        try:
+            await asyncio.wait_for(reading.wait(), 10)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", headers={"x-api-key": LIME_KEY}
+            ) as client:
+                put = await client.put(f"{PREFIX}/limeobjects/debtor/4242", json={"name": "Ny"})
+                assert put.status_code == 201, put.text
+                # The feed's horizon is the server's oldest running transaction: other
+                # databases on a shared server hold it back for moments, the backfill must not.
+                seen: list[int] = []
+                for _ in range(200):
+                    feed = await client.get(
+                        f"{PREFIX}/limeobjects/debtor", params={"changed_after": 0}
+                    )
+                    seen = [o["_id"] for o in feed.json()["objects"]]
+                    if seen:
+                        break
+                    await asyncio.sleep(0.1)
+            # The backfill is still reading Billecta, and the write is already in the feed.
+            assert not backfill.done()
+            assert seen == [4242]
+        finally:
+            release.set()
+            assert await backfill == "ok"

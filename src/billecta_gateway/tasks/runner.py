@@ -240,7 +240,9 @@ async def run_object_task(
                 attempt, counter = started
                 run = TaskContext(
                     session=session,
-                    sessionmaker=sessionmaker,
+                    # Not the pinned one: sessions a handler opens get connections (and
+                    # transactions) of their own, committed as it goes.
+                    sessionmaker=data["sessionmaker"],
                     billecta=data["billecta"],
                     settings=data["settings"],
                     schema=schema,

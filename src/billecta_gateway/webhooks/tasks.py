@@ -25,7 +25,7 @@ from arq import Retry
 from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billecta_gateway.db import session_scope
 from billecta_gateway.errors import GatewayError
@@ -153,19 +153,27 @@ async def _retrigger_handler(run: TaskContext, creditor_id: int) -> Outcome:
     return await _reconcile(run, creditor_id, since=None, backfill=False)
 
 
-async def _batch_since(session: AsyncSession, log_id: int | None) -> datetime | None:
+async def _batch_since(
+    sessionmaker: async_sessionmaker[AsyncSession], log_id: int | None
+) -> datetime | None:
     if log_id is None:
         return None
-    raw = await session.scalar(
-        select(IntegrationMonitorBatch.parameters["since"].astext)
-        .join(IntegrationMonitorLog, IntegrationMonitorLog.batch_id == IntegrationMonitorBatch.id)
-        .where(IntegrationMonitorLog.id == log_id)
-    )
+    # A session of its own: the job's session holds no transaction open during the hour-long
+    # reading (the transaction rule).
+    async with sessionmaker() as session:
+        raw = await session.scalar(
+            select(IntegrationMonitorBatch.parameters["since"].astext)
+            .join(
+                IntegrationMonitorLog,
+                IntegrationMonitorLog.batch_id == IntegrationMonitorBatch.id,
+            )
+            .where(IntegrationMonitorLog.id == log_id)
+        )
     return datetime.fromisoformat(raw) if raw else None
 
 
 async def _backfill_handler(run: TaskContext, creditor_id: int) -> Outcome:
-    since = await _batch_since(run.session, run.log_id)
+    since = await _batch_since(run.sessionmaker, run.log_id)
     return await _reconcile(run, creditor_id, since=since, backfill=True)
 
 
