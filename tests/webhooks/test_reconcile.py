@@ -241,6 +241,48 @@ async def test_nightly_reconcile_redrives_the_creditors_recent_failed_events(
         assert (await session.scalar(select(Payment.paymenttype))) == "writeoff"
 
 
+async def test_nightly_reconcile_redrives_events_waiting_for_a_retry_within_48_hours(
+    committed_app: FastAPI,
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    live_ctx: Ctx,
+) -> None:
+    # Events become `failed` only 48 hours after they arrived: the recent ones still wait.
+    async with committed_sessionmaker() as session:
+        await seed_debtor(session)
+        await session.commit()
+    async with hook_client(committed_app) as client:
+        answer = (await post_event(client, load_fixture("AmountWrittenOffOnInvoice"))).json()
+    now = datetime.now(UTC)
+    async with committed_sessionmaker() as session:
+        await session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == answer["event_id"])
+            .values(
+                status="pending",
+                attempts=3,
+                received_at=now - timedelta(hours=5),
+                next_attempt_at=now + timedelta(hours=6),
+                last_error="Invoice unknown",
+            )
+        )
+        await seed_invoice(session, billecta_stage="InvoiceSent", invoice_balance=1250)
+        await session.commit()
+    with billecta_mock(open_invoices=[_sub(load_content("InvoiceActionStateChanged"))]):
+        summary, _ = await reconcile_creditor(
+            committed_sessionmaker,
+            billecta=live_ctx["billecta"],
+            settings=live_ctx["settings"],
+            redis=None,
+            creditor_id=CREDITOR_ID,
+            since=None,
+            now=now,
+        )
+    assert summary.redriven == 1
+    async with committed_sessionmaker() as session:
+        assert (await event_row(session, answer["event_id"])).status == "processed"
+        assert (await session.scalar(select(Payment.paymenttype))) == "writeoff"
+
+
 async def test_retrigger_endpoint_starts_the_task_at_once(
     client: httpx.AsyncClient, session: AsyncSession, redis: ArqRedis
 ) -> None:
