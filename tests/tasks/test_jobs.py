@@ -558,3 +558,41 @@ async def test_a_wiped_queue_is_redriven_at_once_when_the_sentinel_is_gone(
     _, logs = await batch_and_logs(session, batch_id)
     assert logs[69].attempt == 2
     assert await _status(redis, logs[69].task_id or "") == JobStatus.queued
+
+
+@pytest.mark.parametrize("follow_up", [True, False])
+async def test_a_sync_whose_object_changed_meanwhile_queues_a_follow_up_an_action_does_not(
+    session: AsyncSession, ctx: dict[str, Any], redis: ArqRedis, follow_up: bool
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 29)
+    log_id = await _log(session, 29)
+
+    async def handler(run: TaskContext, object_id: int) -> Outcome:
+        # What ingestion does when Lime saves a change while the job runs.
+        await run.session.execute(
+            update(Debtor)
+            .where(Debtor.id == object_id)
+            .values(sync_counter=Debtor.sync_counter + 1)
+        )
+        return Outcome(ok=True)
+
+    kind = dataclasses.replace(_kind(handler), follow_up=follow_up)
+    assert await run_object_task(ctx, kind, log_id, 29) == "ok"
+
+    logs = (
+        await session.execute(
+            select(IntegrationMonitorLog.status, IntegrationMonitorLog.task_id)
+            .where(IntegrationMonitorLog.object_id == 29)
+            .order_by(IntegrationMonitorLog.id)
+        )
+    ).all()
+    if follow_up:
+        batch_id = await session.scalar(
+            select(IntegrationMonitorLog.batch_id).where(IntegrationMonitorLog.id == log_id)
+        )
+        task_id = f"test_job:{batch_id}:29:2"
+        assert [tuple(r) for r in logs] == [("ok", None), ("pending", task_id)]
+        assert await _status(redis, task_id) == JobStatus.queued
+    else:
+        assert [r.status for r in logs] == ["ok"]

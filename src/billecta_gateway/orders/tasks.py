@@ -73,6 +73,7 @@ UPSERT_ORDER = register_kind(
         on_failure=service.record_upsert_failure,
         timeout=ORDER_TIMEOUT,
         max_tries=5,
+        follow_up=True,
         lock=service.LOCK,
     )
 )

@@ -139,6 +139,10 @@ class TaskKind:
 
     # Runs on the long-job queue and worker (backfill, reconciliation), not the object queue.
     long: bool = False
+    # A sync of the object's state (upsert): when the object changed while the job ran (its
+    # sync_counter moved), the job queues a follow-up. Not for actions (delete, credit,
+    # attest), which a later change does not ask to repeat.
+    follow_up: bool = False
 
     def timeout_for(self, settings: Settings) -> float:
         """arq's timeout of the kind's job: its own, or `TASK_TIMEOUT_SECONDS` when set (for
@@ -342,12 +346,12 @@ async def enqueue_on_change(
     after the caller commits. No second sync is queued when the kind already has one waiting
     to start for the object (it reads the latest state: its start waits for this request on
     the on-change lock), nor, for a `counted` change (one that moved the object's
-    sync_counter), when one is running: that job sees the counter move and queues its own
-    follow-up. Answers the new log's id, or None.
+    sync_counter), when one of a `follow_up` kind is running: that job sees the counter move
+    and queues its own follow-up. Answers the new log's id, or None.
     """
     await advisory_lock(session, on_change_lock(kind), object_id)
     Log, Batch = IntegrationMonitorLog, IntegrationMonitorBatch
-    waiting = ("pending", "running") if counted else ("pending",)
+    waiting = ("pending", "running") if counted and kind.follow_up else ("pending",)
     busy = await session.scalar(
         select(Log.id)
         .join(Batch, Batch.id == Log.batch_id)

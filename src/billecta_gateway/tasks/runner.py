@@ -180,6 +180,8 @@ async def _follow_up(
 ) -> tuple[int, str] | None:
     """When the object changed while the job ran (its counter moved), a new `pending` log in
     the same batch and its job, to enqueue once this transaction commits."""
+    if not kind.follow_up:
+        return None
     now = await read_counter(session, kind.limetype, object_id, wait_for_writers=True)
     if not changed_since(sent, now):
         return None
