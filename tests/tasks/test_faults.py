@@ -197,7 +197,8 @@ async def _in_process_worker(worker: Any) -> AsyncIterator[Any]:
         task.cancel()
         with contextlib.suppress(BaseException):
             await task
-        with contextlib.suppress(Exception):
+        # close() cancels what still runs (a cron's re-drive, a stale duplicate) and gathers it.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
             await worker.close()
 
 
