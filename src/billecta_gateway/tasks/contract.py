@@ -9,11 +9,14 @@ per object:
    `AfterCommit`. The route commits, enqueues and answers `TaskStarted` at once.
 2. `fan_out_task` (tasks.fanout) creates one `pending` log per object in chunked INSERTs and
    enqueues one per-object job each, with the deterministic id `<job>:<batch>:<object>:<attempt>`.
-3. The per-object job calls `run_object_task` (tasks.runner), all in one transaction: the log
-   goes `running`, the kind's handler runs, and the log finishes, so the object's new state
-   and its log commit together; the last log to finish closes the batch.
-4. `redrive_task_logs` (cron) re-enqueues `pending`/`running` logs whose job vanished from Redis
-   with the next attempt number, so a lost Redis only delays work.
+3. The per-object job calls `run_object_task` (tasks.runner) under the transaction rule: the
+   object's lock is a session-level lock on the job's own connection, the log goes `running`
+   in a short transaction of its own, the kind's handler runs, and the object's new state and
+   its finished log commit together; the last log to finish closes the batch. When the
+   object's `sync_counter` moved while a `follow_up` kind ran, a follow-up log joins the batch.
+4. `redrive_task_logs` (cron) re-enqueues unfinished logs whose job vanished from Redis, or
+   whose worker died (running past the kind's timeout), with the next attempt number, so a
+   lost Redis or a killed worker only delays work.
 
 To add a task (e.g. a backfill from Billecta): write a handler
 `async def handler(run: TaskContext, object_id: int) -> Outcome`, declare
