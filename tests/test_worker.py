@@ -75,9 +75,10 @@ async def test_nightly_job_fails_logs_whose_job_vanished(
         )
         await session.commit()
     queue = create_queue(settings)
-    await queue.enqueue_job("finish_running_imb_nightly")
+    # A nightly job: it runs on the long-job worker.
+    await queue.enqueue_job("finish_running_imb_nightly", _queue_name=settings.arq_long_queue_name)
     await close_queue(queue)
-    worker = await run_worker_burst(settings)
+    worker = await run_worker_burst(settings, queue="long")
     assert worker.jobs_complete == 1
     async with committed_sessionmaker() as session:
         batch = await session.get(IntegrationMonitorBatch, batch_id)
@@ -101,6 +102,28 @@ def test_crons_have_the_spec_schedules_in_utc() -> None:
     assert schedules["cron:finish_running_imb_nightly"] == ({3}, {0})
     names = {getattr(f, "name", getattr(f, "__name__", None)) for f in FUNCTIONS}
     assert {"finish_running_imb", "finish_running_imb_nightly"} <= names
+
+
+def test_a_killed_object_worker_holds_its_jobs_for_seconds_not_an_hour() -> None:
+    # arq keeps a job's in-progress key for the longest timeout on its worker plus 10 s; the
+    # hour-long backfill and the reconciliation run on the long-job worker instead.
+    settings = make_settings()
+    objects = create_worker(settings, burst=True)
+    long = create_worker(settings, burst=True, queue="long")
+    assert objects.in_progress_timeout_s <= 130
+    assert objects.queue_name == settings.arq_queue_name
+    assert long.queue_name == settings.arq_long_queue_name != settings.arq_queue_name
+    assert {"backfill_creditor_from_billecta", "retrigger_failed_webhook_events_for_creditor"} <= (
+        set(long.functions)
+    )
+    assert "backfill_creditor_from_billecta" not in objects.functions
+    assert "upsert_debtor" in objects.functions
+
+
+def test_a_short_task_timeout_setting_times_every_object_job() -> None:
+    worker = create_worker(make_settings(task_timeout_seconds=4), burst=True)
+    assert worker.functions["upsert_debtor"].timeout_s == 4
+    assert worker.functions["upsert_order"].timeout_s == 4
 
 
 async def test_enqueue_after_commit_survives_redis_being_down(

@@ -75,7 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
         raise SystemExit(status)
     from billecta_gateway.worker import run_worker
 
-    run_worker(_settings(), burst=args.burst)
+    run_worker(_settings(), burst=args.burst, queue=args.queue)
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
@@ -317,6 +317,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="health check for Docker and Kubernetes probes: exit 0 if a worker on the queue "
         "refreshed arq's health key recently, else 1",
+    )
+    worker.add_argument(
+        "--queue",
+        choices=("all", "object", "long"),
+        default="all",
+        help="serve both queues (default), only per-object jobs, or only long jobs",
     )
     worker.set_defaults(func=cmd_worker)
 

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     database_pool_size: int = 10
     redis_url: str = "redis://127.0.0.1:6379/0"
     arq_queue_name: str = "billecta-gateway:queue"
+    # Long jobs (backfill, reconciliation, nightly maintenance) have a queue and a worker of
+    # their own, so a dead worker's object jobs are not held for the longest job's timeout.
+    arq_long_queue_name: str = "billecta-gateway:long"
+    # Overrides every per-object job's timeout (seconds); for fault drills and tests.
+    task_timeout_seconds: float | None = Field(default=None, gt=0)
 
     billecta_base_url: str | None = None
     billecta_authentication: SecretStr | None = None
@@ -229,7 +234,16 @@ class DatabaseSettings(BaseSettings):
 
 
 SYNC_ON_CHANGE_LIMETYPES = frozenset(
-    {"person", "debtor", "creditordebtor", "article", "creditorarticle", "order", "orderrow"}
+    {
+        "person",
+        "company",
+        "debtor",
+        "creditordebtor",
+        "article",
+        "creditorarticle",
+        "order",
+        "orderrow",
+    }
 )
 
 

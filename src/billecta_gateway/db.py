@@ -31,6 +31,8 @@ def create_engine(settings: Settings, *, pre_ping: bool = True) -> AsyncEngine:
         max_overflow=settings.database_pool_size,
         pool_pre_ping=pre_ping,
         pool_recycle=1800,
+        # Errors and log lines never carry a statement's values (personal data).
+        hide_parameters=True,
     )
 
 

@@ -282,6 +282,8 @@ async def run_stack(
     servers: list[_Server] = []
     worker: Any = None
     worker_task: asyncio.Task[Any] | None = None
+    long_worker: Any = None
+    long_task: asyncio.Task[Any] | None = None
     try:
         database_url: str = env.database_url or ""
         if not database_url:
@@ -319,6 +321,7 @@ async def run_stack(
             )
         servers.append(lime_sandbox_server())
         worker = create_worker(settings, handle_signals=False)
+        long_worker = create_worker(settings, handle_signals=False, queue="long")
 
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -327,7 +330,8 @@ async def run_stack(
 
         tasks = [asyncio.create_task(server.serve()) for server in servers]
         worker_task = asyncio.create_task(worker.main())
-        tasks.append(worker_task)
+        long_task = asyncio.create_task(long_worker.main())
+        tasks.extend((worker_task, long_task))
         while not all(server.started for server in servers):
             if any(task.done() for task in tasks):
                 break
@@ -359,13 +363,15 @@ async def run_stack(
     finally:
         for server in servers:
             server.should_exit = True
-        if worker_task is not None:
-            worker_task.cancel()
-            with contextlib.suppress(BaseException):
-                await worker_task
-        if worker is not None:
-            with contextlib.suppress(Exception):
-                await worker.close()
+        for running_task in (worker_task, long_task):
+            if running_task is not None:
+                running_task.cancel()
+                with contextlib.suppress(BaseException):
+                    await running_task
+        for running in (worker, long_worker):
+            if running is not None:
+                with contextlib.suppress(Exception):
+                    await running.close()
         await asyncio.sleep(0.5)
         services.stop()
         logger.info("local stack stopped")

@@ -20,7 +20,7 @@ OBJECTS = "/limepkg-billecta-integration/limeobjects"
 
 @pytest.fixture
 def settings() -> Settings:
-    return make_settings(sync_on_change="debtor,creditordebtor,person")
+    return make_settings(sync_on_change="debtor,creditordebtor,person,company")
 
 
 async def _logs(session: AsyncSession) -> list[tuple[str, str, int, str]]:
@@ -147,3 +147,40 @@ async def test_decorators_are_off_unless_sync_on_change_names_the_limetype(
             response = await client.put(f"{OBJECTS}/debtor/1001", json={"email": "n@example.se"})
     assert response.status_code == 200
     assert await _logs(session) == []
+
+
+async def test_a_mapped_person_field_change_upserts_its_debtors_and_reaches_billecta(
+    client: httpx.AsyncClient,
+    session: AsyncSession,
+    ctx: dict[str, Any],
+    fake: FakeBillecta,
+) -> None:
+    await add_creditor(session)
+    # Email = ["email", "person.email", ...]: with no email of its own, the person's is sent.
+    await add_debtor(session, 1001, person=True, email=None)
+
+    unmapped = await client.put(f"{OBJECTS}/person/51001", json={"firstname": "Annie"})
+    assert unmapped.status_code == 200 and await _logs(session) == []
+    response = await client.put(f"{OBJECTS}/person/51001", json={"email": "ny@example.se"})
+
+    assert response.status_code == 200
+    [(title, status, object_id, _)] = await _logs(session)
+    assert (title, status, object_id) == ("Upsert debtors in Billecta (on change)", "pending", 1001)
+    log_id = await session.scalar(select(IntegrationMonitorLog.id))
+    assert await run_job(ctx, "upsert_debtor", log_id, 1001) == "ok"
+    [create] = fake.requests("POST", "/v1/debtors/debtor")
+    assert create.body["Email"] == "ny@example.se"
+
+
+async def test_a_mapped_company_field_change_upserts_its_debtors(
+    client: httpx.AsyncClient, session: AsyncSession
+) -> None:
+    await add_creditor(session)
+    await add_debtor(session, 1001, address=None)
+    await add_debtor(session, 1002, creditors=())  # nothing to sync to
+
+    response = await client.put(f"{OBJECTS}/company/61001", json={"address": "Nygatan 2"})
+    await client.put(f"{OBJECTS}/company/61002", json={"address": "Nygatan 3"})
+
+    assert response.status_code == 200
+    assert [(o, s) for _, s, o, _ in await _logs(session)] == [(1001, "pending")]

@@ -128,6 +128,8 @@ async def stack() -> AsyncIterator[Stack]:
         billecta_base_url=sandbox_url,
         billecta_authentication=SANDBOX_AUTH,
         billecta_max_retries=2,
+        # One queue: the one worker below (which `quiesce` watches) runs the long jobs too.
+        arq_long_queue_name=make_settings().arq_queue_name,
     )
     sandbox_config = SandboxConfig(
         authentication=SANDBOX_AUTH,

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billecta_gateway.errors import InvalidInput, NotFound
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
@@ -152,8 +152,8 @@ async def test_start_log_runs_unfinished_logs_only(session: AsyncSession) -> Non
     assert await service.start_log(session, log_id=123456789) is False
 
 
-async def test_start_log_attempt_answers_the_attempt_and_can_take_a_lock(
-    session: AsyncSession, engine: AsyncEngine
+async def test_start_log_attempt_answers_the_attempt_until_the_log_is_finished(
+    session: AsyncSession,
 ) -> None:
     batch = await service.create_batch(session, title="t", task="x", created_by=None)
     [(log_id, _)] = await service.add_logs(
@@ -161,22 +161,12 @@ async def test_start_log_attempt_answers_the_attempt_and_can_take_a_lock(
     )
     await service.set_log_task(session, log_id=log_id, task_id="job:1:1:3", attempt=3)
 
-    async def lock_is_free(key: str) -> bool:
-        async with engine.connect() as other:
-            free = await other.scalar(
-                select(func.pg_try_advisory_xact_lock(func.hashtextextended(key, 0)))
-            )
-            await other.rollback()
-        return bool(free)
-
-    assert await service.start_log_attempt(session, log_id=log_id, lock_key="debtor:1") == 3
+    assert await service.start_log_attempt(session, log_id=log_id) == 3
     assert (await _log_row(session, log_id)).status == "running"
-    assert not await lock_is_free("debtor:1")
 
     await service.finish_log(session, log_id=log_id, ok=True, message=None)
 
-    assert await service.start_log_attempt(session, log_id=log_id, lock_key="debtor:2") is None
-    assert await lock_is_free("debtor:2")  # a finished log takes no lock
+    assert await service.start_log_attempt(session, log_id=log_id) is None
     assert await service.start_log_attempt(session, log_id=123456789) is None
 
 

@@ -175,10 +175,12 @@ async def test_a_changed_row_resyncs_its_order_by_status(
         )
         assert response.status_code == 200
 
-    # errorattest is upserted and attested again; upserted and attested orders are left alone.
+    # errorattest is upserted and attested again; an upserted draft is upserted again (a
+    # deliberate extension of the spec); attested orders are left alone.
     assert await _on_change(session) == [
         ("upsert_orders_in_billecta", 3001),
         ("upsert_attest_orders_in_billecta", 3002),
+        ("upsert_orders_in_billecta", 3003),
     ]
 
 

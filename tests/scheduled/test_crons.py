@@ -13,7 +13,12 @@ from billecta_gateway.models import CronRun, IntegrationMonitorLog, WebhookEvent
 from billecta_gateway.scheduled.runs import recorded_run
 from billecta_gateway.webhooks import inbox, service
 from billecta_gateway.webhooks.fixtures import load_fixture
-from billecta_gateway.webhooks.schedule import WEBHOOK_CRON_JOBS, WEBHOOK_FUNCTIONS
+from billecta_gateway.webhooks.schedule import (
+    LONG_CRON_JOBS,
+    LONG_FUNCTIONS,
+    WEBHOOK_CRON_JOBS,
+    WEBHOOK_FUNCTIONS,
+)
 from billecta_gateway.webhooks.tasks import enqueue_webhook_events, prune_webhook_events
 from billecta_gateway.worker import create_worker
 from tests.conftest import make_settings
@@ -153,17 +158,21 @@ async def test_a_cron_learns_when_it_last_succeeded(
 
 
 def test_crons_have_explicit_utc_schedules_and_timeouts() -> None:
-    schedules = {job.name: (job.hour, job.minute, job.second) for job in WEBHOOK_CRON_JOBS}
+    crons = [*WEBHOOK_CRON_JOBS, *LONG_CRON_JOBS]
+    schedules = {job.name: (job.hour, job.minute, job.second) for job in crons}
     assert schedules == {
         "cron:enqueue_webhook_events": (None, None, 0),
         "cron:retrigger_failed_webhook_events": ({3}, {0}, 0),
         "cron:set_invoices_as_expired": ({0}, {30}, 0),
         "cron:prune_webhook_events": ({4}, {30}, 0),
     }
-    assert all(job.timeout_s and job.unique for job in WEBHOOK_CRON_JOBS)
-    assert all(f.timeout_s for f in WEBHOOK_FUNCTIONS)
+    assert all(job.timeout_s and job.unique for job in crons)
+    assert all(f.timeout_s for f in [*WEBHOOK_FUNCTIONS, *LONG_FUNCTIONS])
     worker = create_worker(
-        make_settings(), burst=True, functions=WEBHOOK_FUNCTIONS, cron_jobs=WEBHOOK_CRON_JOBS
+        make_settings(),
+        burst=True,
+        functions=[*WEBHOOK_FUNCTIONS, *LONG_FUNCTIONS],
+        cron_jobs=crons,
     )
     assert worker.timezone == UTC
     names = set(worker.functions)

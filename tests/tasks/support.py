@@ -536,3 +536,31 @@ async def drain_worker() -> Any:
     finally:
         await worker.close()
     return worker
+
+
+async def start_debtor_task(
+    session: AsyncSession, ids: list[int], missing: list[int] | None = None
+) -> int:
+    """An upsert-debtors batch over `ids` (its fan-out not run), committed; its id."""
+    from billecta_gateway.debtors.tasks import UPSERT_DEBTOR
+    from billecta_gateway.queue import AfterCommit
+    from billecta_gateway.tasks.contract import start_task
+
+    batch_id = await start_task(
+        session,
+        kind=UPSERT_DEBTOR,
+        title="Upsert debtors in Billecta",
+        created_by="anna",
+        object_ids=ids,
+        missing_ids=missing or [],
+        jobs=AfterCommit(),
+    )
+    await session.commit()
+    return batch_id
+
+
+async def job_status(redis: ArqRedis, job_id: str) -> Any:
+    """arq's status of a job on the object queue."""
+    from arq.jobs import Job
+
+    return await Job(job_id, redis, _queue_name=make_settings().arq_queue_name).status()

@@ -238,7 +238,7 @@ async def test_update_creditor_takes_a_creditor_id(
         ("missing-id", "Creditor 1001 (Creditor 1001) has no creditorpublicid"),
     ],
 )
-async def test_update_creditor_refuses_unknown_or_unlinked_creditors(
+async def test_update_creditor_answers_404_for_unknown_or_unlinked_creditors(
     client: httpx.AsyncClient, session: AsyncSession, creditor: str | None, message: str
 ) -> None:
     if creditor is not None:
@@ -247,7 +247,8 @@ async def test_update_creditor_refuses_unknown_or_unlinked_creditors(
         f"{PREFIX}/task/update-creditor-in-billecta",
         json={"integration_monitor_batch_title": "x", "creditor_id": 1001},
     )
-    assert response.status_code == 422
+    # An object missing or lacking its Billecta id (DESIGN §3.3).
+    assert response.status_code == 404
     assert message in response.json()["error_message"]
     assert await _batches(session) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,10 +28,10 @@ from billecta_gateway.models import (
 from billecta_gateway.tasks.fanout import fan_out_task
 from billecta_gateway.webhooks.fixtures import IDS, load_content, load_fixture
 from billecta_gateway.webhooks.reconcile import reconcile_creditor, watermark_name
-from billecta_gateway.webhooks.schedule import WEBHOOK_FUNCTIONS
+from billecta_gateway.webhooks.schedule import LONG_FUNCTIONS, WEBHOOK_FUNCTIONS
 from billecta_gateway.webhooks.tasks import retrigger_failed_webhook_events
 from billecta_gateway.worker import create_worker
-from tests.conftest import BILLECTA_URL, make_settings
+from tests.conftest import BILLECTA_URL, LIME_KEY, make_settings
 from tests.webhooks.support import (
     CREDITOR_ID,
     INVOICE_ID,
@@ -95,11 +96,17 @@ async def live_ctx(
 async def _burst() -> Any:
     functions = [
         *WEBHOOK_FUNCTIONS,
+        *LONG_FUNCTIONS,
         fan_out_task,
         update_invoice_in_lime_with_billecta_invoice_data,
     ]
     worker = create_worker(
-        make_settings(), burst=True, poll_delay=0.05, functions=functions, cron_jobs=[]
+        # One queue for the object and the long jobs, so one burst worker runs them all.
+        make_settings(arq_long_queue_name=make_settings().arq_queue_name),
+        burst=True,
+        poll_delay=0.05,
+        functions=functions,
+        cron_jobs=[],
     )
     try:
         await worker.main()
@@ -234,6 +241,48 @@ async def test_nightly_reconcile_redrives_the_creditors_recent_failed_events(
         assert (await session.scalar(select(Payment.paymenttype))) == "writeoff"
 
 
+async def test_nightly_reconcile_redrives_events_waiting_for_a_retry_within_48_hours(
+    committed_app: FastAPI,
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    live_ctx: Ctx,
+) -> None:
+    # Events become `failed` only 48 hours after they arrived: the recent ones still wait.
+    async with committed_sessionmaker() as session:
+        await seed_debtor(session)
+        await session.commit()
+    async with hook_client(committed_app) as client:
+        answer = (await post_event(client, load_fixture("AmountWrittenOffOnInvoice"))).json()
+    now = datetime.now(UTC)
+    async with committed_sessionmaker() as session:
+        await session.execute(
+            update(WebhookEvent)
+            .where(WebhookEvent.id == answer["event_id"])
+            .values(
+                status="pending",
+                attempts=3,
+                received_at=now - timedelta(hours=5),
+                next_attempt_at=now + timedelta(hours=6),
+                last_error="Invoice unknown",
+            )
+        )
+        await seed_invoice(session, billecta_stage="InvoiceSent", invoice_balance=1250)
+        await session.commit()
+    with billecta_mock(open_invoices=[_sub(load_content("InvoiceActionStateChanged"))]):
+        summary, _ = await reconcile_creditor(
+            committed_sessionmaker,
+            billecta=live_ctx["billecta"],
+            settings=live_ctx["settings"],
+            redis=None,
+            creditor_id=CREDITOR_ID,
+            since=None,
+            now=now,
+        )
+    assert summary.redriven == 1
+    async with committed_sessionmaker() as session:
+        assert (await event_row(session, answer["event_id"])).status == "processed"
+        assert (await session.scalar(select(Payment.paymenttype))) == "writeoff"
+
+
 async def test_retrigger_endpoint_starts_the_task_at_once(
     client: httpx.AsyncClient, session: AsyncSession, redis: ArqRedis
 ) -> None:
@@ -249,13 +298,14 @@ async def test_retrigger_endpoint_starts_the_task_at_once(
     assert batch.parameters is not None and batch.parameters["object_ids"] == [CREDITOR_ID]
 
 
-async def test_retrigger_endpoint_without_creditors_in_billecta_is_422(
+async def test_retrigger_endpoint_that_cannot_start_answers_the_specs_500(
     client: httpx.AsyncClient, session: AsyncSession
 ) -> None:
     await seed_creditor(session, creditorpublicid=None)
     response = await client.post(f"{PREFIX}/task/billecta-retrigger-failed-webhooks", json={})
-    assert response.status_code == 422
-    assert "creditor" in response.json()["error_message"]
+    assert response.status_code == 500
+    assert response.json() == {"error_message": "Error starting retrigger task"}
+    assert (await session.scalars(select(IntegrationMonitorBatch))).all() == []
 
 
 async def test_backfill_task_reads_a_creditors_billecta_data(
@@ -336,3 +386,62 @@ def test_closed_invoices_are_asked_for_by_billectas_calendar_day() -> None:
     assert billecta_day(late) == date(2026, 12, 2)
     assert billecta_day(datetime(2026, 7, 1, 21, 59, tzinfo=UTC)) == date(2026, 7, 1)
     assert billecta_day(datetime(2026, 7, 1, 22, 0, tzinfo=UTC)) == date(2026, 7, 2)
+
+
+async def test_the_change_feed_advances_while_a_backfill_runs(
+    committed_app: FastAPI,
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    live_ctx: Ctx,
+) -> None:
+    from billecta_gateway.queue import AfterCommit
+    from billecta_gateway.webhooks.tasks import backfill_creditor_from_billecta, start_backfill
+
+    async with committed_sessionmaker() as session:
+        await seed_creditor(session)
+        batch_id = await start_backfill(
+            session, jobs=AfterCommit(), creditor_id=CREDITOR_ID, since=None, title=None,
+            created_by=None,
+        )  # fmt: skip
+        await session.commit()
+    await fan_out_task(live_ctx, batch_id)
+    async with committed_sessionmaker() as session:
+        log_id = await session.scalar(
+            select(IntegrationMonitorLog.id).where(IntegrationMonitorLog.batch_id == batch_id)
+        )
+    reading, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_open_invoices(request: httpx.Request) -> httpx.Response:
+        reading.set()
+        await release.wait()
+        return httpx.Response(200, json=[])
+
+    transport = httpx.ASGITransport(app=committed_app)
+    with billecta_mock() as billecta:
+        billecta.get(f"/v1/invoice/open/{CPID}").mock(side_effect=slow_open_invoices)
+        backfill = asyncio.create_task(
+            backfill_creditor_from_billecta(live_ctx, log_id, CREDITOR_ID)
+        )
+        try:
+            await asyncio.wait_for(reading.wait(), 10)
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", headers={"x-api-key": LIME_KEY}
+            ) as client:
+                put = await client.put(f"{PREFIX}/limeobjects/debtor/4242", json={"name": "Ny"})
+                assert put.status_code == 201, put.text
+                # The feed's horizon is the server's oldest running transaction: other
+                # databases on a shared server hold it back for moments, the backfill must not.
+                seen: list[int] = []
+                for _ in range(200):
+                    feed = await client.get(
+                        f"{PREFIX}/limeobjects/debtor", params={"changed_after": 0}
+                    )
+                    seen = [o["_id"] for o in feed.json()["objects"]]
+                    if seen:
+                        break
+                    await asyncio.sleep(0.1)
+            # The backfill is still reading Billecta, and the write is already in the feed.
+            assert not backfill.done()
+            assert seen == [4242]
+        finally:
+            release.set()
+            assert await backfill == "ok"

@@ -30,7 +30,9 @@ async def upsert_changed_article(ctx: UpsertContext) -> None:
         select(exists().where(CreditorArticle.article == article.id))
     )
     if related:
-        await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_ARTICLE, object_id=article.id)
+        await enqueue_on_change(
+            ctx.session, ctx.jobs, kind=UPSERT_ARTICLE, object_id=article.id, counted=True
+        )
 
 
 async def upsert_article_of_relation(ctx: UpsertContext) -> None:

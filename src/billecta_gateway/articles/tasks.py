@@ -21,6 +21,7 @@ UPSERT_ARTICLE = register_kind(
         on_failure=service.record_article_failure,
         timeout=90,
         max_tries=5,
+        follow_up=True,
     )
 )
 

@@ -23,10 +23,11 @@ router = APIRouter(tags=["creditors"])
     summary="Update creditor in Billecta",
     response_model=TaskStarted,
     responses={
-        422: {
-            "model": ValidationErrorBody,
-            "description": "Invalid body, no creditor with this id, or no `creditorpublicid`",
+        404: {
+            "model": ErrorBody,
+            "description": "No creditor with this id, or it has no `creditorpublicid`",
         },
+        422: {"model": ValidationErrorBody, "description": "Invalid body"},
         503: {"model": ErrorBody, "description": "The database is unavailable"},
     },
 )

@@ -19,7 +19,7 @@ from billecta_gateway.billecta.errors import (
     BillectaApiRequestException,
 )
 from billecta_gateway.billecta.schemas import BillectaCreditor, BillectaDefaultActionConfig
-from billecta_gateway.errors import InvalidInput
+from billecta_gateway.errors import NotFound
 from billecta_gateway.lime.mappings import ENUMS, MappingValueError
 from billecta_gateway.models import Creditor
 from billecta_gateway.tasks.contract import Outcome, TaskContext, TaskFailed
@@ -32,18 +32,16 @@ _DELIVERY_OPTIONS = {billecta: lime for lime, billecta in ENUMS["deliverymethod"
 
 
 async def check_creditor(session: AsyncSession, creditor_id: int) -> Creditor:
-    """The creditor a task may update; a 422 naming the problem when it may not."""
+    """The creditor a task may update; NotFound (404) for an unknown creditor or one without
+    a `creditorpublicid` (DESIGN §3.3: an object missing or lacking its Billecta id)."""
     creditor = await session.get(Creditor, creditor_id)
-    field = [{"loc": ["body", "creditor_id"], "field": "creditor_id", "type": "invalid_creditor"}]
     if creditor is None:
-        message = f"No creditor with id {creditor_id}"
-        raise InvalidInput(message, errors=[{**field[0], "message": message}])
+        raise NotFound(f"No creditor with id {creditor_id}")
     if not creditor.creditorpublicid:
-        message = (
+        raise NotFound(
             f"{creditor_label(creditor, creditor_id)} has no creditorpublicid: set it to the "
             "creditor's id in Billecta first"
         )
-        raise InvalidInput(message, errors=[{**field[0], "message": message}])
     return creditor
 
 

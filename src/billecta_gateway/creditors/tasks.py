@@ -21,6 +21,7 @@ UPDATE_CREDITOR = register_kind(
         on_failure=service.record_creditor_failure,
         timeout=90,
         max_tries=5,
+        follow_up=True,
     )
 )
 

@@ -3,18 +3,21 @@
 - debtor: a new debtor, or a change of a field the debtor mapping reads, is upserted in
   Billecta for each creditor relation (a debtor without relations has nothing to send yet);
 - creditordebtor: a new or re-pointed relation upserts its debtor;
-- person: a person anonymized in Lime anonymizes its debtors in Billecta.
+- person, company: a change of a field the debtor mapping reads through the debtor's person
+  or company (`person.email`, `company.address`) upserts the debtors that read it; a person
+  anonymized in Lime anonymizes its debtors in Billecta.
 Other changes push nothing.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.debtors.tasks import ANONYMIZE_DEBTOR, UPSERT_DEBTOR
 from billecta_gateway.lime.hooks import UpsertContext
 from billecta_gateway.lime.mappings import field_mappings_for
-from billecta_gateway.models import CreditorDebtor, Debtor, Person
+from billecta_gateway.models import Company, CreditorDebtor, Debtor, Person
 from billecta_gateway.tasks.contract import enqueue_on_change
 
 # Properties that change what Billecta gets whatever the mapping says.
@@ -33,7 +36,9 @@ async def upsert_changed_debtor(ctx: UpsertContext) -> None:
         return
     related = await ctx.session.scalar(select(exists().where(CreditorDebtor.debtor == debtor.id)))
     if related:
-        await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor.id)
+        await enqueue_on_change(
+            ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor.id, counted=True
+        )
 
 
 async def upsert_debtor_of_relation(ctx: UpsertContext) -> None:
@@ -54,11 +59,45 @@ async def upsert_debtor_of_relation(ctx: UpsertContext) -> None:
         )
 
 
-async def anonymize_debtors_of_person(ctx: UpsertContext) -> None:
-    """Anonymize in Billecta every debtor of a person that was just anonymized."""
+async def _debtors_reading(session: AsyncSession, relation: str, object_id: int) -> list[int]:
+    """The debtors whose `relation` (person or company) is this object, that are not
+    anonymized and have a creditor relation to sync."""
+    column = Debtor.person if relation == "person" else Debtor.company
+    rows = await session.scalars(
+        select(Debtor.id)
+        .where(
+            column == object_id,
+            Debtor.anonymized.is_not(True),
+            exists().where(CreditorDebtor.debtor == Debtor.id),
+        )
+        .order_by(Debtor.id)
+    )
+    return [int(i) for i in rows]
+
+
+async def _upsert_debtors_reading(ctx: UpsertContext, relation: str) -> None:
+    """Upsert the debtors that read a changed mapped field of their person or company."""
+    read = field_mappings_for(ctx.settings, ctx.schema).read_through("debtor", relation)
+    if not ctx.changed & read:
+        return
+    for debtor_id in await _debtors_reading(ctx.session, relation, ctx.object_id):
+        await enqueue_on_change(ctx.session, ctx.jobs, kind=UPSERT_DEBTOR, object_id=debtor_id)
+
+
+async def upsert_debtors_of_company(ctx: UpsertContext) -> None:
+    """Upsert in Billecta the debtors of a company whose synced fields changed."""
+    assert isinstance(ctx.obj, Company)
+    await _upsert_debtors_reading(ctx, "company")
+
+
+async def sync_debtors_of_person(ctx: UpsertContext) -> None:
+    """Anonymize in Billecta every debtor of a person that was just anonymized; otherwise
+    upsert the debtors of a person whose synced fields changed."""
     person = ctx.obj
     assert isinstance(person, Person)
     if "anonymized" not in ctx.changed or not person.anonymized:
+        if not person.anonymized:
+            await _upsert_debtors_reading(ctx, "person")
         return
     debtor_ids = (
         await ctx.session.scalars(

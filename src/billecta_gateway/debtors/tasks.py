@@ -21,6 +21,7 @@ UPSERT_DEBTOR = register_kind(
         on_failure=service.record_debtor_failure,
         timeout=90,
         max_tries=5,
+        follow_up=True,
         lock=service.LOCK,
     )
 )

@@ -176,7 +176,10 @@ def register_hooks(registry: ObjectHooks = hooks) -> ObjectHooks:
     registry.after_upsert("creditorarticle")(articles.upsert_article_of_relation)
     registry.after_upsert("debtor")(debtors.upsert_changed_debtor)
     registry.after_upsert("creditordebtor")(debtors.upsert_debtor_of_relation)
-    registry.after_upsert("person")(debtors.anonymize_debtors_of_person)
-    registry.after_upsert("order")(orders.create_new_order_in_billecta)
+    registry.after_upsert("person")(debtors.sync_debtors_of_person)
+    registry.after_upsert("company")(debtors.upsert_debtors_of_company)
+    registry.after_upsert("order")(orders.upsert_changed_order)
     registry.after_upsert("orderrow")(orders.resync_orders_of_row)
+    # After the delete guard, which refuses deleting rows of orders Billecta has locked.
+    registry.before_delete("orderrow")(orders.resync_order_of_deleted_row)
     return registry

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import Conflict, InvalidInput, NotFound
+from billecta_gateway.lime import counters
 from billecta_gateway.lime.hooks import DeleteContext, ObjectHooks, UpsertContext, hooks
 from billecta_gateway.lime.read import limetype_spec, resolve_alias, serialize
 from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec, PropertySpec
@@ -199,7 +200,11 @@ def _owned_errors(
         if name in exempt:
             continue
         current = _column_default(spec, name) if stored is None else getattr(stored, name)
-        owned = prop.gateway_owned or (prop.owned_once_set and current is not None)
+        owned = (
+            prop.gateway_owned
+            or (prop.owned_once_set and current is not None)
+            or _owned_now(spec, name, stored)
+        )
         if not owned or value == current:
             continue
         if stored is None:
@@ -211,6 +216,13 @@ def _owned_errors(
             )
         errors.append(_error(name, message, "gateway_owned"))
     return errors
+
+
+def _owned_now(spec: LimetypeSpec, name: str, stored: LimeObject | None) -> bool:
+    """Whether a property owned once another is set (`gateway_owned_when`, e.g. an order's
+    status once it has an `actionpublicid`) is owned on this stored object."""
+    other = spec.model.__table__.c[name].info.get("gateway_owned_when")
+    return bool(other) and stored is not None and getattr(stored, other) is not None
 
 
 async def _lock(session: AsyncSession, spec: LimetypeSpec, object_id: int) -> LimeObject | None:
@@ -259,7 +271,7 @@ async def _insert(
     custom = {k: v for k, v in parsed.custom.items() if v is not None}
     stmt = (
         pg_insert(model)
-        .values(id=object_id, custom=custom, **parsed.builtin)
+        .values(id=object_id, custom=custom, sync_counter=1, **parsed.builtin)
         .on_conflict_do_nothing(index_elements=[model.id])
         .returning(model)
     )
@@ -401,6 +413,7 @@ async def upsert_object(
                 k for k in (*parsed.builtin, *parsed.custom) if _is_set(spec, obj, k)
             )
             previous = dict.fromkeys(changed)
+            await counters.bump_parents(session, obj)
             return await _finish(context(obj, True, changed, previous), registry)
         if obj is None:
             obj = adopted
@@ -411,9 +424,12 @@ async def upsert_object(
         _raise_if(limetype, object_id, errors)
         adopted_from = None if adopted is None else adopted.id
         changed, previous = _merge(spec, obj, parsed)
+        if changed or adopted_from:
+            counters.bump(obj)
         await _write(session, spec, obj, rekey_to=target_id if adopted_from else None)
         if changed or adopted_from:
             await session.refresh(obj)
+            await counters.bump_parents(session, obj, previous)
         return await _finish(context(obj, False, changed, previous), registry, adopted_from)
     raise Conflict(f"{limetype} {object_id} is being changed concurrently; try again")
 
@@ -462,6 +478,7 @@ async def delete_object(
         session=session, settings=settings, schema=schema, spec=spec, obj=obj, jobs=jobs
     )
     await registry.run_before_delete(ctx)
+    await counters.bump_parents(session, obj)
     try:
         async with session.begin_nested():
             await session.delete(obj)

@@ -299,6 +299,20 @@ class FieldMappings:
                     names |= section.properties_of(root)
         return frozenset(names)
 
+    def read_through(self, limetype: str, relation: str) -> frozenset[str]:
+        """Properties of the object `relation` names that the mappings of `limetype` read
+        (`person.email` on a debtor: `email` through `person`), so a change of them there
+        is a change of what Billecta gets for `limetype`."""
+        names: set[str] = set()
+        for section in self.sections.values():
+            if section.view.limetype != limetype:
+                continue
+            for mapping in section.fields:
+                for path in mapping.sources:
+                    if len(path) > 1 and path[0] == relation:
+                        names.add(path[1])
+        return frozenset(names)
+
 
 def _fail(source: str, section: str, target: str, message: str) -> ConfigurationError:
     return ConfigurationError(f"Field mapping {source} [{section}] {target}: {message}")

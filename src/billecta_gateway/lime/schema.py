@@ -30,7 +30,9 @@ CUSTOM_KINDS: frozenset[str] = frozenset(
     {"string", "integer", "decimal", "date", "datetime", "boolean", "option"}
 )
 # Columns every table has that are not Lime properties.
-SYSTEM_COLUMNS = frozenset({"id", "custom", "change_no", "created_at", "updated_at"})
+SYSTEM_COLUMNS = frozenset(
+    {"id", "custom", "change_no", "sync_counter", "upserted_counter", "created_at", "updated_at"}
+)
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -58,10 +58,15 @@ class LimeObject(Base):
 
     `change_no` is set by a trigger to the writing transaction's id (see the migration), which
     is what lets the change feed promise that no committed change is ever skipped.
+    `sync_counter` goes up by one with every change ingestion stores: a sync job reads it when
+    it starts and again when it ends, and queues a follow-up when it moved (transaction ids are
+    not monotonic per row when writers overlap, so `change_no` cannot serve).
     """
 
     __abstract__ = True
     __limetype__: str = ""
+    # The relation whose object a change of this one also changes (its sync_counter moves).
+    __counts_into__: str | None = None
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     custom: Mapped[dict[str, Any]] = mapped_column(
@@ -73,6 +78,9 @@ class LimeObject(Base):
         index=True,
         server_default=FetchedValue(),
         server_onupdate=FetchedValue(),
+    )
+    sync_counter: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, server_default="0", default=0
     )
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -191,7 +191,11 @@ class Order(LimeObject):
     creditor: Mapped[int | None] = relation_col("creditor")
     debtor: Mapped[int | None] = relation_col("debtor")
     contract: Mapped[int | None] = relation_col("contract")
-    orderstatus: Mapped[str | None] = option_col(*ORDER_STATUSES, default="created")
+    # Gateway-owned once the order exists in Billecta (`actionpublicid` set): an echo from
+    # Lime must not roll `attested` back to `created` and so lift the order-row delete guard.
+    orderstatus: Mapped[str | None] = option_col(
+        *ORDER_STATUSES, default="created", gateway_owned_when="actionpublicid"
+    )
     actionpublicid: Mapped[str | None] = billecta_id_col()
     invoicedate: Mapped[date | None] = date_col()
     duedate: Mapped[date | None] = date_col()
@@ -203,11 +207,16 @@ class Order(LimeObject):
     period_start: Mapped[date | None] = date_col()
     period_end: Mapped[date | None] = date_col()
     billecta_error_message: Mapped[str | None] = error_message_col()
+    # The `sync_counter` the last successful upsert sent: attest upserts again first when the
+    # order or its rows changed since (rows move their order's counter, `__counts_into__`).
+    upserted_counter: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class OrderRow(LimeObject):
     __tablename__ = "orderrow"
     __limetype__ = "orderrow"
+    # A change of a row is a change of its order: ingestion moves the order's sync_counter.
+    __counts_into__ = "order"
     __table_args__ = (Index("ix_orderrow_order_position", "order", "position"),)
 
     order: Mapped[int | None] = relation_col("order", index=False)

@@ -1,103 +1,64 @@
-"""Integration monitor batches and logs: creation, atomic progress counting and the safety nets.
+"""Integration monitor batches and logs: creating them, naming their jobs, starting logs.
 
-A batch counts its finished logs in `done` and the failed ones in `failed`; the transaction that
-finishes the last log closes it (`ok` or `donewitherror`). Counting happens in single UPDATE
-statements under the batch row's lock, so concurrent jobs never lose a count nor close a batch
-twice. Daily batches (one per title and day, e.g. "Billecta webhooks") stay open until their day
-is over and are then closed by `finish_running_batches`.
+Counting (finishing logs, settling and closing batches, the safety nets) lives in
+`monitor.counting`, the read queries in `monitor.queries`; both are re-exported here, the one
+import point of the rest of the gateway.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    Date,
     Integer,
     String,
-    Table,
-    and_,
     bindparam,
-    case,
-    cast,
     column,
     exists,
     func,
     insert,
     literal,
-    not_,
-    or_,
     select,
-    true,
     type_coerce,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
-from billecta_gateway.errors import InvalidInput, NotFound
+from billecta_gateway.errors import NotFound
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.models.system import LOG_STATUSES
-from billecta_gateway.tasks.locks import xact_lock
-
-T = TypeVar("T")
+from billecta_gateway.monitor.counting import (
+    CLOSED,
+    DAILY_KEY,
+    FINISHED,
+    LOG_TABLE,
+    LOST_JOB_MESSAGE,
+    UNFINISHED,
+    UNFINISHED_ARRAY,
+    FinishResult,
+    FinishSummary,
+    count_logs,
+    fail_batch,
+    finish_log,
+    finish_running_batches,
+)
+from billecta_gateway.monitor.queries import (
+    Page,
+    get_batch,
+    list_batches,
+    list_logs,
+    list_logs_for_object,
+)
 
 Batch = IntegrationMonitorBatch
 Log = IntegrationMonitorLog
 
-LOST_JOB_MESSAGE = "The job was lost (worker stopped or queue flushed) before it finished"
-UNFINISHED = ("pending", "running")
-FINISHED = ("ok", "error")
-CLOSED = ("ok", "donewitherror")
-# A daily batch stores its day under this key of `parameters`; it is closed once the day is over.
-DAILY_KEY = "daily"
-# The first key of the two-key advisory lock serialising daily-batch creation.
 _DAILY_LOCK_NAMESPACE = "integration_monitor_daily_batch"
 _UPDATE_CHUNK = 5_000
-
-
-@dataclass(frozen=True, slots=True)
-class FinishResult:
-    """What `finish_log` did: `finished` is False when the log was already finished (or gone)."""
-
-    finished: bool
-    batch_id: int | None = None
-    batch_status: str | None = None
-    batch_closed: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FinishSummary:
-    """What a `finish_running_batches` run did."""
-
-    closed: int
-    logs_failed: int
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    """One page of a keyset-paginated listing; `next_cursor` is None on the last page."""
-
-    items: list[T]
-    next_cursor: int | None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """Read a naive date-time as UTC (asyncpg refuses naive values for timestamptz)."""
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
-
-
-def _is_daily() -> Any:
-    return func.coalesce(Batch.parameters.has_key(DAILY_KEY), False)
 
 
 async def create_batch(
@@ -151,7 +112,7 @@ async def add_logs(
     rows = [(int(r[0]), int(r[1])) for r in await session.execute(stmt)]
     if not rows:
         raise NotFound(f"Integration monitor batch {batch_id} not found")
-    await _count(session, batch_id=batch_id, added=len(rows), finished=0, failed=0)
+    await count_logs(session, batch_id=batch_id, added=len(rows), finished=0, failed=0)
     return rows
 
 
@@ -187,7 +148,7 @@ async def add_log(
     log_id = (await session.execute(stmt)).scalar_one_or_none()
     if log_id is None:
         raise NotFound(f"Integration monitor batch {batch_id} not found")
-    await _count(
+    await count_logs(
         session,
         batch_id=batch_id,
         added=1,
@@ -202,11 +163,15 @@ async def set_log_task(session: AsyncSession, *, log_id: int, task_id: str, atte
     await set_log_tasks(session, tasks=[(log_id, task_id, attempt)])
 
 
-async def set_log_tasks(session: AsyncSession, *, tasks: Sequence[tuple[int, str, int]]) -> None:
-    """Record (log id, job id, attempt) for many unfinished logs in one UPDATE per 5,000 logs.
+async def set_log_tasks(
+    session: AsyncSession, *, tasks: Sequence[tuple[int, str, int]], status: str | None = None
+) -> None:
+    """Record (log id, job id, attempt) for many unfinished logs in one UPDATE per 5,000 logs,
+    and set their `status` when given (a re-driven log is `pending` again).
 
     Refreshes `updated_at`, so a log that was just (re-)enqueued is not taken for a lost job.
     """
+    extra: dict[str, Any] = {} if status is None else {"status": status}
     for start in range(0, len(tasks), _UPDATE_CHUNK):
         chunk = tasks[start : start + _UPDATE_CHUNK]
         data = (
@@ -223,7 +188,7 @@ async def set_log_tasks(session: AsyncSession, *, tasks: Sequence[tuple[int, str
         stmt = (
             update(Log)
             .where(Log.id == data.c.log_id, Log.status.in_(UNFINISHED))
-            .values(task_id=data.c.task_id, attempt=data.c.attempt, updated_at=func.now())
+            .values(task_id=data.c.task_id, attempt=data.c.attempt, updated_at=func.now(), **extra)
             .execution_options(synchronize_session=False)
         )
         await session.execute(stmt)
@@ -234,323 +199,75 @@ async def start_log(session: AsyncSession, *, log_id: int) -> bool:
     return await start_log_attempt(session, log_id=log_id) is not None
 
 
-# The statements every per-object job runs are built once, on the tables rather than the
-# mapped classes: building and ORM-compiling them per call cost more CPU than the round trips.
-_log: Table = Log.__table__  # type: ignore[assignment]
-_batch: Table = Batch.__table__  # type: ignore[assignment]
-_UNFINISHED_ARRAY = literal(list(UNFINISHED), ARRAY(String))
-
+# Built once, on the table: every per-object job runs it.
 _START_LOG = (
-    update(_log)
-    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
+    update(LOG_TABLE)
+    .where(LOG_TABLE.c.id == bindparam("log_id"), LOG_TABLE.c.status == func.any(UNFINISHED_ARRAY))
     .values(status="running", updated_at=func.now())
-    .returning(_log.c.attempt)
-)
-# The same, also taking an advisory lock once the log is started (none when it is finished).
-_START_LOG_LOCKING = (
-    update(_log)
-    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
-    .values(status="running", updated_at=func.now())
-    .returning(_log.c.attempt, xact_lock(bindparam("lock_key", type_=String)))
+    .returning(LOG_TABLE.c.attempt)
 )
 
 
-def _counted(stmt: Any, *, added: Any = 0, finished: Any, failed: Any) -> Any:
-    """`stmt` (an UPDATE of batches) adding to the counters and answering only what `_settle`
-    needs (`_COUNTERS`), not the whole row."""
-    values: dict[str, Any] = {
-        "done": _batch.c.done + finished,
-        "failed": _batch.c.failed + failed,
-        "updated_at": func.now(),
-    }
-    if not isinstance(added, int) or added:
-        values["total"] = _batch.c.total + added
-    return (
-        stmt.values(**values)
-        .returning(
-            _batch.c.status,
-            _batch.c.total,
-            _batch.c.done,
-            _batch.c.failed,
-            _batch.c.updated_at,
-            func.coalesce(_batch.c.parameters.has_key(DAILY_KEY), False).label("daily"),
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
-_COUNTERS = ("status", "total", "done", "failed", "updated_at", "daily")
-_FINISHED = (
-    update(_log)
-    .where(_log.c.id == bindparam("log_id"), _log.c.status == func.any(_UNFINISHED_ARRAY))
-    .values(status=bindparam("new_status"), message=bindparam("new_message"), updated_at=func.now())
-    .returning(_log.c.batch_id)
-    .cte("finished")
-)
-_FINISHED_COUNTED = _counted(
-    update(_batch).where(_batch.c.id == _FINISHED.c.batch_id),
-    finished=1,
-    failed=bindparam("failed_add"),
-).cte("counted")
-# The log and its batch's counters in one statement; no row when the log was already finished.
-_FINISH_LOG = select(
-    _FINISHED.c.batch_id, *(_FINISHED_COUNTED.c[name] for name in _COUNTERS)
-).select_from(_FINISHED.outerjoin(_FINISHED_COUNTED, true()))
-
-
-async def start_log_attempt(
-    session: AsyncSession, *, log_id: int, lock_key: str | None = None
-) -> int | None:
+async def start_log_attempt(session: AsyncSession, *, log_id: int) -> int | None:
     """Mark a log `running` and answer its attempt number in one statement; None when it is
     already finished (or gone) and the job must stop.
 
-    The UPDATE holds the log row's lock until the transaction ends: a second run of the same
-    job waits here and then finds the log finished. With `lock_key` the statement also takes
-    that advisory lock (tasks.locks) for the rest of the transaction, once the log is started;
-    what the transaction reads afterwards is read under the lock.
+    The caller commits this on its own (DESIGN §3.5): `running` is visible at once, to a
+    request deciding whether to queue another sync and to the re-drive that tells a dead
+    worker's job by how long it has been running.
     """
-    if lock_key is None:
-        result = await session.execute(_START_LOG, {"log_id": log_id})
-    else:
-        result = await session.execute(_START_LOG_LOCKING, {"log_id": log_id, "lock_key": lock_key})
-    row = result.first()
+    row = (await session.execute(_START_LOG, {"log_id": log_id})).first()
     return None if row is None else int(row[0] or 1)
 
 
-async def finish_log(
-    session: AsyncSession, *, log_id: int, ok: bool, message: str | None
-) -> FinishResult:
-    """Finish a log `ok` or `error`, count it on its batch and close the batch on the last log.
-
-    Idempotent: only the first call for a log changes anything. Call it last before the commit:
-    from here on the transaction holds the batch row's lock. The log and its batch's counters
-    change in one statement; closing the batch (once per batch) takes one more.
-    """
-    params = {
-        "log_id": log_id,
-        "new_status": "ok" if ok else "error",
-        "new_message": message,
-        "failed_add": 0 if ok else 1,
-    }
-    row = (await session.execute(_FINISH_LOG, params)).one_or_none()
-    if row is None:
-        return FinishResult(finished=False)
-    batch_id = int(row[0])
-    status, closed = await _settle(session, batch_id, _Counters.of(row[1:]))
-    return FinishResult(finished=True, batch_id=batch_id, batch_status=status, batch_closed=closed)
-
-
-@dataclass(frozen=True, slots=True)
-class _Counters:
-    """A batch row's status and counters as a counting UPDATE left them (None: no batch)."""
-
-    status: str
-    total: int
-    done: int
-    failed: int
-    updated_at: datetime
-    daily: bool
-
-    @classmethod
-    def of(cls, row: Sequence[Any]) -> _Counters | None:
-        status, total, done, failed, updated_at, daily = row
-        if status is None:
-            return None
-        return cls(str(status), int(total), int(done), int(failed), updated_at, bool(daily))
-
-
-async def _count(
-    session: AsyncSession, *, batch_id: int, added: int, finished: int, failed: int
-) -> tuple[str | None, bool]:
-    """Add to a batch's counters and settle its status; answers (status, closed by this call).
-
-    The counter UPDATE takes the batch row's lock, so the follow-up UPDATEs of `_settle` see
-    the counters as this transaction left them and no concurrent finisher can interleave.
-    """
-    stmt = _counted(
-        update(_batch).where(_batch.c.id == batch_id), added=added, finished=finished, failed=failed
-    )
-    row = (await session.execute(stmt)).one_or_none()
-    return await _settle(session, batch_id, None if row is None else _Counters.of(row))
-
-
-async def _settle(
-    session: AsyncSession, batch_id: int, counters: _Counters | None
-) -> tuple[str | None, bool]:
-    """Close, reopen or re-settle a batch whose counters just changed (this transaction holds
-    its row lock); answers (status, closed by this call)."""
-    if counters is None:
-        return None, False
-    _remember_counters(session, batch_id, counters)
-    if counters.status == "running":
-        if counters.daily or counters.done < counters.total:
-            return counters.status, False
-        closed = await _close(session, batch_id=batch_id, failed=counters.failed)
-        return closed or counters.status, closed is not None
-    if counters.status in CLOSED:
-        if counters.done < counters.total:
-            # New unfinished logs in a closed batch (a fan-out in several steps): open it again.
-            values: dict[str, Any] = {"status": "running", "endtime": None}
-        else:
-            # A late log in a closed daily batch: it still tells whether the day had errors.
-            values = {
-                "status": "donewitherror" if counters.failed else "ok",
-                "endtime": func.greatest(Batch.endtime, func.now()),
-            }
-        settled = (
-            update(Batch)
-            .where(Batch.id == batch_id)
-            .values(**values)
-            .returning(Batch)
-            .execution_options(populate_existing=True, synchronize_session=False)
-        )
-        return (await session.execute(settled)).scalar_one().status, False
-    return counters.status, False
-
-
-def _remember_counters(session: AsyncSession, batch_id: int, counters: _Counters) -> None:
-    """Bring a batch this session already holds up to date with the counting UPDATE (which
-    answers a few columns, not an ORM row)."""
-    batch = session.identity_map.get(identity_key(Batch, batch_id))
-    if isinstance(batch, Batch):
-        for name in ("status", "total", "done", "failed", "updated_at"):
-            set_committed_value(batch, name, getattr(counters, name))
-
-
-async def _close(session: AsyncSession, *, batch_id: int, failed: int) -> str | None:
-    """Close a running batch whose logs are all finished; endtime is the latest log update.
-
-    Answers the status it closed with, or None when the batch was not running."""
-    latest = select(func.max(Log.updated_at)).where(Log.batch_id == batch_id).scalar_subquery()
-    stmt = (
-        update(Batch)
-        .where(Batch.id == batch_id, Batch.status == "running")
-        .values(
-            status="donewitherror" if failed else "ok",
-            endtime=func.coalesce(latest, func.now()),
-            updated_at=func.now(),
-        )
-        .returning(Batch)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
-    batch = (await session.execute(stmt)).scalar_one_or_none()
-    return None if batch is None else batch.status
-
-
-async def fail_batch(session: AsyncSession, *, batch_id: int, message: str) -> None:
-    """Mark a batch `error`: the batch itself could not run (its logs keep their own status)."""
-    stmt = (
-        update(Batch)
-        .where(Batch.id == batch_id)
-        .values(status="error", message=message, endtime=func.now(), updated_at=func.now())
-        .returning(Batch)
-        .execution_options(populate_existing=True, synchronize_session=False)
-    )
-    if (await session.execute(stmt)).scalar_one_or_none() is None:
-        raise NotFound(f"Integration monitor batch {batch_id} not found")
-
-
-async def finish_running_batches(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    job_exists: Callable[[str], Awaitable[bool]] | None = None,
-    stale_after: timedelta = timedelta(hours=1),
-) -> FinishSummary:
-    """Close every running batch whose logs are all finished (the spec's `finish_running_imb`).
-
-    With `job_exists` (the nightly variant) a pending or running log untouched for `stale_after`
-    whose job no longer exists is first marked `error` and counted. A batch without logs closes
-    `ok` once older than `stale_after`; a daily batch only once its day is over.
-    """
-    now = _aware(now) or datetime.now(UTC)
-    cutoff = now - stale_after
-    closed = 0
-    logs_failed = 0
-    if job_exists is not None:
-        failed_per_batch = await _fail_lost_logs(session, cutoff=cutoff, job_exists=job_exists)
-        for batch_id in sorted(failed_per_batch):
-            count = failed_per_batch[batch_id]
-            logs_failed += count
-            _, was_closed = await _count(
-                session, batch_id=batch_id, added=0, finished=count, failed=count
-            )
-            closed += was_closed
-    closed += await _close_finished_batches(session, now=now, cutoff=cutoff)
-    return FinishSummary(closed=closed, logs_failed=logs_failed)
-
-
-async def _fail_lost_logs(
-    session: AsyncSession, *, cutoff: datetime, job_exists: Callable[[str], Awaitable[bool]]
-) -> Counter[int]:
-    """Mark stale unfinished logs whose job is gone `error`; answers the count per batch."""
-    stale = await session.execute(
-        select(Log.id, Log.task_id)
-        .where(Log.status.in_(UNFINISHED), Log.updated_at < cutoff)
-        .order_by(Log.id)
-    )
-    lost: list[int] = []
-    for log_id, task_id in stale.all():
-        if task_id is None or not await job_exists(task_id):
-            lost.append(log_id)
-    per_batch: Counter[int] = Counter()
-    for start in range(0, len(lost), _UPDATE_CHUNK):
-        chunk = lost[start : start + _UPDATE_CHUNK]
-        # The staleness test is repeated: a job that started meanwhile refreshed updated_at.
-        stmt = (
-            update(Log)
-            .where(
-                Log.id == func.any(literal(chunk, ARRAY(BigInteger))),
-                Log.status.in_(UNFINISHED),
-                Log.updated_at < cutoff,
-            )
-            .values(status="error", message=LOST_JOB_MESSAGE, updated_at=func.now())
-            .returning(Log.batch_id)
-            .execution_options(synchronize_session=False)
-        )
-        per_batch.update(int(b) for b in (await session.execute(stmt)).scalars())
-    return per_batch
-
-
-async def _close_finished_batches(session: AsyncSession, *, now: datetime, cutoff: datetime) -> int:
-    """Close, from their logs, the running batches whose logs are all finished."""
-    stats = (
-        select(
-            Batch.id.label("batch_id"),
-            func.count(Log.id).label("logs"),
-            func.count(Log.id).filter(Log.status.in_(FINISHED)).label("finished"),
-            func.count(Log.id).filter(Log.status == "error").label("errors"),
-            func.max(Log.updated_at).label("last_update"),
-        )
-        .select_from(Batch)
-        .outerjoin(Log, Log.batch_id == Batch.id)
-        .where(Batch.status == "running")
-        .group_by(Batch.id)
-        .cte("batch_stats")
-    )
-    day_not_over = and_(_is_daily(), cast(Batch.parameters[DAILY_KEY].astext, Date) >= now.date())
-    stmt = (
-        update(Batch)
-        .where(
-            Batch.id == stats.c.batch_id,
-            Batch.status == "running",
-            # Re-checked on the locked row: logs added meanwhile keep the batch open.
-            Batch.total == stats.c.logs,
-            stats.c.finished == stats.c.logs,
-            or_(stats.c.logs > 0, Batch.starttime < cutoff),
-            not_(func.coalesce(day_not_over, False)),
-        )
-        .values(
-            status=case((stats.c.errors > 0, "donewitherror"), else_="ok"),
-            done=stats.c.finished,
-            failed=stats.c.errors,
-            endtime=func.coalesce(stats.c.last_update, now),
-            updated_at=func.now(),
-        )
-        .returning(Batch.id)
+async def requeue_log(session: AsyncSession, *, log_id: int) -> None:
+    """Show an unfinished log `pending` again: its job is waiting for a retry, not running."""
+    await session.execute(
+        update(Log)
+        .where(Log.id == log_id, Log.status.in_(UNFINISHED))
+        .values(status="pending", updated_at=func.now())
         .execution_options(synchronize_session=False)
     )
-    return len((await session.execute(stmt)).all())
+
+
+async def add_follow_up_log(
+    session: AsyncSession, *, log_id: int, job: Callable[[int, int], str]
+) -> tuple[int, str] | None:
+    """Add a `pending` log for the same object to the batch of an unfinished log, with the next
+    attempt number of that object in the batch; answers (log id, job id), None when the log is
+    gone or finished. `job(batch_id, attempt)` names the job.
+
+    Call it before finishing `log_id`: the batch then cannot close in between.
+    """
+    row = (
+        await session.execute(
+            select(Log.batch_id, Log.limetype, Log.object_id).where(
+                Log.id == log_id, Log.status.in_(UNFINISHED)
+            )
+        )
+    ).first()
+    if row is None or row.object_id is None:
+        return None
+    batch_id, limetype, object_id = int(row.batch_id), str(row.limetype), int(row.object_id)
+    attempt = 1 + int(
+        await session.scalar(
+            select(func.coalesce(func.max(Log.attempt), 0)).where(
+                Log.batch_id == batch_id, Log.limetype == limetype, Log.object_id == object_id
+            )
+        )
+        or 0
+    )
+    task_id = job(batch_id, attempt)
+    new_id = await add_log(
+        session,
+        batch_id=batch_id,
+        limetype=limetype,
+        object_id=object_id,
+        status="pending",
+        task_id=task_id,
+    )
+    await set_log_task(session, log_id=new_id, task_id=task_id, attempt=attempt)
+    return new_id, task_id
 
 
 async def daily_batch(
@@ -581,81 +298,31 @@ async def daily_batch(
     )
 
 
-async def list_batches(
-    session: AsyncSession,
-    *,
-    status: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 50,
-    cursor: int | None = None,
-) -> Page[IntegrationMonitorBatch]:
-    """Batches newest first, filtered by status and start time (`since` ≤ starttime < `until`)."""
-    since, until = _aware(since), _aware(until)
-    if since is not None and until is not None and since > until:
-        raise InvalidInput(
-            "since must not be later than until",
-            errors=[{"loc": ["query", "since"], "field": "since", "message": "after until"}],
-        )
-    stmt = select(Batch)
-    if status is not None:
-        stmt = stmt.where(Batch.status == status)
-    if since is not None:
-        stmt = stmt.where(Batch.starttime >= since)
-    if until is not None:
-        stmt = stmt.where(Batch.starttime < until)
-    if cursor is not None:
-        stmt = stmt.where(Batch.id < cursor)
-    stmt = stmt.order_by(Batch.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt.execution_options(populate_existing=True))).all())
-    return _page(rows, limit)
-
-
-async def get_batch(session: AsyncSession, *, batch_id: int) -> IntegrationMonitorBatch:
-    """One batch; NotFound when there is none with this id."""
-    batch = await session.get(Batch, batch_id, populate_existing=True)
-    if batch is None:
-        raise NotFound(f"Integration monitor batch {batch_id} not found")
-    return batch
-
-
-async def list_logs(
-    session: AsyncSession,
-    *,
-    batch_id: int,
-    status: str | None = None,
-    limit: int = 50,
-    cursor: int | None = None,
-) -> Page[IntegrationMonitorLog]:
-    """A batch's logs newest first, optionally of one status; NotFound for an unknown batch."""
-    if (await session.scalar(select(Batch.id).where(Batch.id == batch_id))) is None:
-        raise NotFound(f"Integration monitor batch {batch_id} not found")
-    stmt = select(Log).where(Log.batch_id == batch_id)
-    if status is not None:
-        stmt = stmt.where(Log.status == status)
-    if cursor is not None:
-        stmt = stmt.where(Log.id < cursor)
-    stmt = stmt.order_by(Log.id.desc()).limit(limit + 1)
-    rows = list((await session.scalars(stmt.execution_options(populate_existing=True))).all())
-    return _page(rows, limit)
-
-
-async def list_logs_for_object(
-    session: AsyncSession, *, limetype: str, object_id: int, limit: int = 50
-) -> list[IntegrationMonitorLog]:
-    """The latest logs of one object across all batches, newest first."""
-    stmt = (
-        select(Log)
-        .where(Log.limetype == limetype, Log.object_id == object_id)
-        .order_by(Log.id.desc())
-        .limit(limit)
-        .execution_options(populate_existing=True)
-    )
-    return list((await session.scalars(stmt)).all())
-
-
-def _page(rows: list[Any], limit: int) -> Page[Any]:
-    if len(rows) > limit:
-        rows = rows[:limit]
-        return Page(items=rows, next_cursor=int(rows[-1].id))
-    return Page(items=rows, next_cursor=None)
+__all__ = [
+    "CLOSED",
+    "DAILY_KEY",
+    "FINISHED",
+    "LOST_JOB_MESSAGE",
+    "UNFINISHED",
+    "FinishResult",
+    "FinishSummary",
+    "Page",
+    "add_follow_up_log",
+    "add_log",
+    "add_logs",
+    "count_logs",
+    "create_batch",
+    "daily_batch",
+    "fail_batch",
+    "finish_log",
+    "finish_running_batches",
+    "get_batch",
+    "list_batches",
+    "list_logs",
+    "list_logs_for_object",
+    "requeue_log",
+    "set_log_task",
+    "set_log_tasks",
+    "start_log",
+    "start_log_attempt",
+]

@@ -22,7 +22,7 @@ from billecta_gateway.db import session_scope
 from billecta_gateway.invoices.state import open_status
 from billecta_gateway.models import Invoice
 from billecta_gateway.monitor import service as monitor
-from billecta_gateway.scheduled.runs import clock, log_run, recorded_run
+from billecta_gateway.scheduled.runs import clock, log_run, recorded_run, stored_error
 
 if TYPE_CHECKING:
     from billecta_gateway.tasks.context import WorkerContext
@@ -112,6 +112,7 @@ async def _record_failure(
     summary: ExpirySummary,
     error: Exception,
 ) -> None:
+    reason = stored_error(error)
     async with session_scope(sessionmaker) as session:
         summary.batch_id = await _ensure_batch(session, summary.batch_id, today)
         for invoice_id in ids:
@@ -121,7 +122,7 @@ async def _record_failure(
                 limetype="invoice",
                 object_id=invoice_id,
                 status="error",
-                message=f"Could not set the invoice as expired: {type(error).__name__}: {error}",
+                message=f"Could not set the invoice as expired: {reason}",
             )
     summary.failed += len(ids)
 

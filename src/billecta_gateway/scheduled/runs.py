@@ -16,11 +16,14 @@ from typing import Any, cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billecta_gateway.db import session_scope
+from billecta_gateway.logs import job_id_var
 from billecta_gateway.models import CronRun
 from billecta_gateway.monitor import service as monitor
+from billecta_gateway.tasks.runner import error_sentence
 
 logger = logging.getLogger("billecta_gateway.scheduled")
 
@@ -73,7 +76,7 @@ async def recorded_run(
     try:
         yield window
     except Exception as exc:
-        message = f"{type(exc).__name__}: {exc}"[:_ERROR_LIMIT]
+        message = stored_error(exc)[:_ERROR_LIMIT]
         logger.exception("cron %s failed", name)
         async with session_scope(sessionmaker) as session:
             await _upsert(session, name, last_error=message)
@@ -83,6 +86,14 @@ async def recorded_run(
         raise
     async with session_scope(sessionmaker) as session:
         await _upsert(session, name, last_success_at=now, last_error=None)
+
+
+def stored_error(exc: Exception) -> str:
+    """A failure as stored: a database error (which quotes the values it was given) as a
+    sentence pointing at the log line, anything else as it reads."""
+    if isinstance(exc, SQLAlchemyError):
+        return error_sentence(exc, job_id=job_id_var.get())
+    return f"{type(exc).__name__}: {exc}"
 
 
 async def get_watermark(session: AsyncSession, name: str) -> datetime | None:

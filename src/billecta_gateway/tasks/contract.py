@@ -9,11 +9,14 @@ per object:
    `AfterCommit`. The route commits, enqueues and answers `TaskStarted` at once.
 2. `fan_out_task` (tasks.fanout) creates one `pending` log per object in chunked INSERTs and
    enqueues one per-object job each, with the deterministic id `<job>:<batch>:<object>:<attempt>`.
-3. The per-object job calls `run_object_task` (tasks.runner), all in one transaction: the log
-   goes `running`, the kind's handler runs, and the log finishes, so the object's new state
-   and its log commit together; the last log to finish closes the batch.
-4. `redrive_task_logs` (cron) re-enqueues `pending`/`running` logs whose job vanished from Redis
-   with the next attempt number, so a lost Redis only delays work.
+3. The per-object job calls `run_object_task` (tasks.runner) under the transaction rule: the
+   object's lock is a session-level lock on the job's own connection, the log goes `running`
+   in a short transaction of its own, the kind's handler runs, and the object's new state and
+   its finished log commit together; the last log to finish closes the batch. When the
+   object's `sync_counter` moved while a `follow_up` kind ran, a follow-up log joins the batch.
+4. `redrive_task_logs` (cron) re-enqueues unfinished logs whose job vanished from Redis, or
+   whose worker died (running past the kind's timeout), with the next attempt number, so a
+   lost Redis or a killed worker only delays work.
 
 To add a task (e.g. a backfill from Billecta): write a handler
 `async def handler(run: TaskContext, object_id: int) -> Outcome`, declare
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billecta_gateway.billecta import BillectaClient
@@ -45,7 +48,7 @@ from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.queue import AfterCommit, job_id
-from billecta_gateway.tasks.locks import advisory_lock, lock_key
+from billecta_gateway.tasks.locks import advisory_lock, lock_key, session_lock
 
 if TYPE_CHECKING:
     from billecta_gateway.tasks.context import WorkerContext
@@ -98,12 +101,17 @@ class TaskContext:
     phase: str = ""
     # The advisory lock the runner took with the log (`lock_key` of the kind's `lock`).
     held_lock: str | None = None
+    # The object's sync_counter when the job started: what the handler sends reflects at
+    # least this change.
+    counter: int | None = None
 
     async def lock(self, namespace: str, object_id: int) -> None:
-        """Hold the advisory lock on (namespace, object_id) until the job's transaction ends;
-        free when the runner already took it with the log."""
-        if lock_key(namespace, object_id) != self.held_lock:
-            await advisory_lock(self.session, namespace, object_id)
+        """Hold the advisory lock on (namespace, object_id) until the job ends, across its
+        commits (a session-level lock on the job's pinned connection); free when the runner
+        already took it."""
+        key = lock_key(namespace, object_id)
+        if key != self.held_lock:
+            await session_lock(self.session, key)
 
 
 Handler = Callable[[TaskContext, int], Awaitable[Outcome]]
@@ -132,11 +140,29 @@ class TaskKind:
     max_tries: int = 5
     lock: str | None = None
 
-    @property
-    def budget(self) -> float:
+    # Runs on the long-job queue and worker (backfill, reconciliation), not the object queue.
+    long: bool = False
+    # A sync of the object's state (upsert): when the object changed while the job ran (its
+    # sync_counter moved), the job queues a follow-up. Not for actions (delete, credit,
+    # attest), which a later change does not ask to repeat.
+    follow_up: bool = False
+
+    def timeout_for(self, settings: Settings) -> float:
+        """arq's timeout of the kind's job: its own, or `TASK_TIMEOUT_SECONDS` when set (for
+        per-object jobs; long jobs keep theirs)."""
+        if self.long:
+            return self.timeout
+        return settings.task_timeout_seconds or self.timeout
+
+    def budget_for(self, settings: Settings) -> float:
         """Seconds the handler may take: short of arq's timeout, so a slow job is retried (and
         recorded on its final try) instead of being killed with its log left `running`."""
-        return max(1.0, self.timeout - min(15.0, self.timeout / 4))
+        timeout = self.timeout_for(settings)
+        return max(1.0, timeout - min(15.0, timeout / 4))
+
+    def queue_for(self, settings: Settings) -> str:
+        """The arq queue the kind's jobs are sent to."""
+        return settings.arq_long_queue_name if self.long else settings.arq_queue_name
 
 
 KINDS: dict[str, TaskKind] = {}
@@ -158,6 +184,11 @@ def kind_for_task(task: str) -> TaskKind | None:
 def object_job_id(kind: TaskKind, batch_id: int, object_id: int, attempt: int) -> str:
     """The deterministic id of one object's job in a batch, e.g. `upsert_debtor:412:1001:1`."""
     return job_id(kind.job, batch_id, object_id, attempt)
+
+
+def on_change_lock(kind: TaskKind) -> str:
+    """The lock namespace serialising "queue a sync of this object" with the start of its job."""
+    return f"on-change:{kind.job}"
 
 
 def fan_out_job_id(batch_id: int, attempt: int) -> str:
@@ -309,41 +340,57 @@ async def enqueue_on_change(
     *,
     kind: TaskKind,
     object_id: int,
+    counted: bool = False,
     today: date | None = None,
 ) -> int | None:
     """Log and queue one sync of an object changed through ingestion (the spec's decorators).
 
     The log goes into today's "<title> (on change)" batch of the kind; the job is enqueued
-    after the caller commits. An object whose sync is still waiting to start gets no second
-    one (that job reads the latest state). Answers the new log's id, or None.
+    after the caller commits. No second sync is queued when the kind already has one waiting
+    to start for the object (it reads the latest state: its start waits for this request on
+    the on-change lock), nor, for a `counted` change (one that moved the object's
+    sync_counter), when one of a `follow_up` kind is running: that job sees the counter move
+    and queues its own follow-up. Answers the new log's id, or None.
     """
+    await advisory_lock(session, on_change_lock(kind), object_id)
+    Log, Batch = IntegrationMonitorLog, IntegrationMonitorBatch
+    waiting = ("pending", "running") if counted and kind.follow_up else ("pending",)
+    busy = await session.scalar(
+        select(Log.id)
+        .join(Batch, Batch.id == Log.batch_id)
+        .where(
+            Log.limetype == kind.limetype,
+            Log.object_id == object_id,
+            Log.status.in_(waiting),
+            Batch.task == kind.task,
+        )
+        .limit(1)
+    )
+    if busy is not None:
+        return None
     day = today or datetime.now(UTC).date()
     title = kind.title + ON_CHANGE_SUFFIX
     batch_id = await session.scalar(
-        select(IntegrationMonitorBatch.id)
+        select(Batch.id)
         .where(
-            IntegrationMonitorBatch.title == title,
-            IntegrationMonitorBatch.task == kind.task,
-            IntegrationMonitorBatch.parameters[monitor.DAILY_KEY].astext == day.isoformat(),
+            Batch.title == title,
+            Batch.task == kind.task,
+            Batch.parameters[monitor.DAILY_KEY].astext == day.isoformat(),
         )
-        .order_by(IntegrationMonitorBatch.id)
+        .order_by(Batch.id)
         .limit(1)
     )
     if batch_id is None:
         batch_id = (await monitor.daily_batch(session, title=title, task=kind.task, day=day)).id
-    await advisory_lock(session, f"on-change:{kind.job}", object_id)
-    Log = IntegrationMonitorLog
-    rows = (
-        await session.execute(
-            select(Log.status, Log.attempt).where(
+    # A new attempt number per sync keeps job ids unique within the day's batch.
+    attempt = 1 + int(
+        await session.scalar(
+            select(func.coalesce(func.max(Log.attempt), 0)).where(
                 Log.batch_id == batch_id, Log.limetype == kind.limetype, Log.object_id == object_id
             )
         )
-    ).all()
-    if any(status == "pending" for status, _ in rows):
-        return None
-    # A new attempt number per sync keeps job ids unique within the day's batch.
-    attempt = max((int(a) for _, a in rows), default=0) + 1
+        or 0
+    )
     task_id = object_job_id(kind, batch_id, object_id, attempt)
     log_id = await monitor.add_log(
         session,

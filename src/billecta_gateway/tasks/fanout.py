@@ -3,7 +3,12 @@
 Durable intent lives in Postgres (DESIGN §1): a batch keeps its object ids until its logs exist,
 and every unfinished log records the id of the job that should finish it. Redis may lose any
 message; `redrive_task_logs` notices and enqueues the work again under the next attempt number
-(a new job id, since arq refuses an id whose result it still keeps).
+(a new job id, since arq refuses an id whose result it still keeps). Work is lost when:
+- its job is gone from Redis, checked for work untouched for REDRIVE_AFTER, or at once when
+  the worker found the queue wiped (`queue_lost`, its sentinel key vanished);
+- its log has been `running` longer than its kind's timeout, whatever Redis says: arq keeps a
+  killed worker's in-progress key for the longest timeout on that worker, and a live try
+  always ends (or is shown `pending` for its retry) within its kind's timeout.
 """
 
 from __future__ import annotations
@@ -15,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq.jobs import Job, JobStatus, serialize_job
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from billecta_gateway.config import Settings
 from billecta_gateway.db import session_scope
 from billecta_gateway.models import IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.monitor import service as monitor
@@ -44,6 +50,7 @@ Batch = IntegrationMonitorBatch
 Log = IntegrationMonitorLog
 
 FAN_OUT_TRIES = 3
+FAN_OUT_TIMEOUT = 120
 LOG_CHUNK = 5_000
 ENQUEUE_CHUNK = 1_000
 # Work untouched for this long whose job is gone from Redis is enqueued again.
@@ -105,6 +112,21 @@ async def enqueue_jobs(redis: ArqRedis, jobs: Sequence[QueuedJob], *, queue_name
             len(jobs) - sent,
             type(exc).__name__,
         )
+    return enqueued
+
+
+async def enqueue_for_kinds(
+    ctx: WorkerContext, jobs: Sequence[tuple[TaskKind | None, QueuedJob]]
+) -> int:
+    """Enqueue jobs each on its kind's queue (a fan-out, `None`, on the object queue)."""
+    settings = ctx["settings"]
+    queues: dict[str, list[QueuedJob]] = {}
+    for kind, job in jobs:
+        name = kind.queue_for(settings) if kind is not None else settings.arq_queue_name
+        queues.setdefault(name, []).append(job)
+    enqueued = 0
+    for name, queued in queues.items():
+        enqueued += await enqueue_jobs(ctx["redis"], queued, queue_name=name)
     return enqueued
 
 
@@ -200,12 +222,8 @@ async def _fan_out(ctx: WorkerContext, batch_id: int) -> dict[str, int]:
         if not (batch.parameters or {}).get("fanned_out"):
             await _create_logs(session, batch, kind)
         jobs = await _unfinished_jobs(session, kind, batch_id)
-    enqueued = await enqueue_jobs(ctx["redis"], jobs, queue_name=_queue(ctx))
+    enqueued = await enqueue_jobs(ctx["redis"], jobs, queue_name=kind.queue_for(ctx["settings"]))
     return {"logs": len(jobs), "enqueued": enqueued}
-
-
-def _queue(ctx: WorkerContext) -> str:
-    return ctx["settings"].arq_queue_name
 
 
 async def _job_lost(redis: ArqRedis, task_id: str | None, queue_name: str) -> bool:
@@ -215,9 +233,16 @@ async def _job_lost(redis: ArqRedis, task_id: str | None, queue_name: str) -> bo
     return await Job(task_id, redis, _queue_name=queue_name).status() not in _ALIVE
 
 
-async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[QueuedJob]:
+async def _redrive_fan_outs(
+    ctx: WorkerContext, cutoff: datetime, now: datetime
+) -> list[tuple[TaskKind | None, QueuedJob]]:
+    """Send again the fan-out of every running batch that still holds its object ids (its
+    logs do not exist yet) and whose fan-out job is gone, or is older than a fan-out may take
+    (a fan-out is idempotent: running it twice creates nothing twice)."""
     redis = ctx["redis"]
-    jobs: list[QueuedJob] = []
+    queue_name = ctx["settings"].arq_queue_name
+    overdue = now - timedelta(seconds=FAN_OUT_TIMEOUT)
+    jobs: list[tuple[TaskKind | None, QueuedJob]] = []
     async with session_scope(ctx["sessionmaker"]) as session:
         batches = (
             await session.scalars(
@@ -226,7 +251,7 @@ async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[Queued
                     Batch.status == "running",
                     Batch.task.in_(list(KINDS)),
                     Batch.parameters.has_key("object_ids"),
-                    Batch.starttime < cutoff,
+                    Batch.starttime < max(cutoff, overdue),
                 )
                 .order_by(Batch.id)
                 .limit(REDRIVE_LIMIT)
@@ -236,62 +261,149 @@ async def _redrive_fan_outs(ctx: WorkerContext, cutoff: datetime) -> list[Queued
         for batch in batches:
             params = dict(batch.parameters or {})
             attempt = int(params.get("fan_out_attempt", 1))
-            if not await _job_lost(redis, fan_out_job_id(batch.id, attempt), _queue(ctx)):
+            started = batch.starttime
+            if started >= overdue and (
+                started >= cutoff
+                or not await _job_lost(redis, fan_out_job_id(batch.id, attempt), queue_name)
+            ):
                 continue
             params["fan_out_attempt"] = attempt + 1
             batch.parameters = params
-            jobs.append((FAN_OUT_JOB, (batch.id,), fan_out_job_id(batch.id, attempt + 1)))
+            jobs.append((None, (FAN_OUT_JOB, (batch.id,), fan_out_job_id(batch.id, attempt + 1))))
     return jobs
 
 
-async def _redrive_logs(ctx: WorkerContext, cutoff: datetime) -> tuple[list[QueuedJob], int]:
-    redis = ctx["redis"]
-    jobs: list[QueuedJob] = []
+async def job_states(redis: ArqRedis, jobs: Sequence[tuple[str | None, str]]) -> list[JobStatus]:
+    """arq's status of many (job id, queue) pairs in one pipelined round trip (the checks of
+    `Job.status`); a missing id is `not_found`."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for task_id, queue_name in jobs:
+            key = task_id or ""
+            pipe.exists(result_key_prefix + key)
+            pipe.exists(in_progress_key_prefix + key)
+            pipe.zscore(queue_name, key)
+        answers = await pipe.execute()
+    now = timestamp_ms()
+    states: list[JobStatus] = []
+    for n, (task_id, _) in enumerate(jobs):
+        complete, in_progress, score = answers[3 * n : 3 * n + 3]
+        if not task_id:
+            states.append(JobStatus.not_found)
+        elif complete:
+            states.append(JobStatus.complete)
+        elif in_progress:
+            states.append(JobStatus.in_progress)
+        elif score:
+            states.append(JobStatus.deferred if score > now else JobStatus.queued)
+        else:
+            states.append(JobStatus.not_found)
+    return states
+
+
+def _overdue(kinds: dict[str, TaskKind], settings: Settings, now: datetime) -> Any:
+    """SQL: the log has been unfinished for longer than its kind's timeout."""
+    return or_(
+        *(
+            and_(
+                Batch.task == task,
+                Log.updated_at < now - timedelta(seconds=kind.timeout_for(settings)),
+            )
+            for task, kind in kinds.items()
+        )
+    )
+
+
+def _lost(status: str, overdue: bool, aged: bool, state: JobStatus) -> bool:
+    """Whether an unfinished log's work is lost.
+
+    - running past its kind's timeout: its worker died (a live try ends, or shows the log
+      `pending` for its retry, within the timeout), whatever Redis says;
+    - pending past the timeout with its job "in progress": picked by a worker that died before
+      the job started its log (arq keeps the key for the worker's longest timeout);
+    - untouched for REDRIVE_AFTER (at once after a wiped queue) with its job gone.
+    """
+    if status == "running" and overdue:
+        return True
+    if overdue and state == JobStatus.in_progress:
+        return True
+    return aged and state not in _ALIVE
+
+
+async def _redrive_logs(
+    ctx: WorkerContext, cutoff: datetime, now: datetime
+) -> tuple[list[tuple[TaskKind | None, QueuedJob]], int]:
+    settings = ctx["settings"]
+    jobs: list[tuple[TaskKind | None, QueuedJob]] = []
     given_up = 0
+    kinds = dict(KINDS)
     async with session_scope(ctx["sessionmaker"]) as session:
+        overdue = _overdue(kinds, settings, now)
         rows = (
             await session.execute(
-                select(Log.id, Log.batch_id, Log.object_id, Log.task_id, Log.attempt, Batch.task)
+                select(
+                    Log.id,
+                    Log.batch_id,
+                    Log.object_id,
+                    Log.task_id,
+                    Log.attempt,
+                    Log.status,
+                    Batch.task,
+                    overdue.label("overdue"),
+                    (Log.updated_at < cutoff).label("aged"),
+                )
                 .join(Batch, Batch.id == Log.batch_id)
                 .where(
                     Log.status.in_(monitor.UNFINISHED),
-                    Log.updated_at < cutoff,
-                    Batch.task.in_(list(KINDS)),
+                    Log.object_id.is_not(None),
+                    or_(Log.updated_at < cutoff, overdue),
+                    Batch.task.in_(list(kinds)),
                 )
                 .order_by(Log.updated_at)
                 .limit(REDRIVE_LIMIT)
+                .with_for_update(of=Log, skip_locked=True)
             )
         ).all()
+        states = await job_states(
+            ctx["redis"], [(row.task_id, kinds[row.task].queue_for(settings)) for row in rows]
+        )
         retasked: list[tuple[int, str, int]] = []
-        for log_id, batch_id, object_id, task_id, attempt, task in rows:
-            kind = KINDS[task]
-            if object_id is None or not await _job_lost(redis, task_id, _queue(ctx)):
+        for row, state in zip(rows, states, strict=True):
+            if not _lost(row.status, bool(row.overdue), bool(row.aged), state):
                 continue
-            if int(attempt) >= MAX_ATTEMPTS:
+            kind, log_id, object_id, attempt = (
+                kinds[row.task],
+                int(row.id),
+                int(row.object_id),
+                int(row.attempt),
+            )
+            if attempt >= MAX_ATTEMPTS:
                 message = f"Gave up after {attempt} attempts: the job kept getting lost"
                 if kind.on_failure is not None:
-                    await kind.on_failure(session, int(object_id), message, "")
-                await monitor.finish_log(session, log_id=int(log_id), ok=False, message=message)
+                    await kind.on_failure(session, object_id, message, "")
+                await monitor.finish_log(session, log_id=log_id, ok=False, message=message)
                 given_up += 1
                 continue
-            new_id = object_job_id(kind, int(batch_id), int(object_id), int(attempt) + 1)
-            retasked.append((int(log_id), new_id, int(attempt) + 1))
-            jobs.append((kind.job, (int(log_id), int(object_id)), new_id))
-        await monitor.set_log_tasks(session, tasks=retasked)
+            new_id = object_job_id(kind, int(row.batch_id), object_id, attempt + 1)
+            retasked.append((log_id, new_id, attempt + 1))
+            jobs.append((kind, (kind.job, (log_id, object_id), new_id)))
+        # A re-driven log is `pending` again: its new job has not started.
+        await monitor.set_log_tasks(session, tasks=retasked, status="pending")
     return jobs, given_up
 
 
-async def redrive_task_logs(ctx: WorkerContext) -> dict[str, int]:
+async def redrive_task_logs(ctx: WorkerContext, *, queue_lost: bool = False) -> dict[str, int]:
     """Re-enqueue task work whose arq job vanished (Redis flushed, worker killed).
 
-    A fan-out that never ran is sent again; a `pending` or `running` log untouched for
-    REDRIVE_AFTER whose job is gone gets the next attempt number and a new job; after
+    A fan-out that never ran is sent again; an unfinished log whose job is gone (checked once
+    it is untouched for REDRIVE_AFTER, at once with `queue_lost`), or that has been running
+    longer than its kind's timeout, gets the next attempt number and a new job; after
     MAX_ATTEMPTS it is finished as `error` so its batch can close.
     """
-    cutoff = utcnow() - REDRIVE_AFTER
-    fan_outs = await _redrive_fan_outs(ctx, cutoff)
-    logs, given_up = await _redrive_logs(ctx, cutoff)
-    enqueued = await enqueue_jobs(ctx["redis"], [*fan_outs, *logs], queue_name=_queue(ctx))
+    now = utcnow()
+    cutoff = now if queue_lost else now - REDRIVE_AFTER
+    fan_outs = await _redrive_fan_outs(ctx, cutoff, now)
+    logs, given_up = await _redrive_logs(ctx, cutoff, now)
+    enqueued = await enqueue_for_kinds(ctx, [*fan_outs, *logs])
     return {
         "fan_outs": len(fan_outs),
         "logs": len(logs),

@@ -3,7 +3,9 @@ same handlers as webhooks, so an event lost beyond Billecta's 24-hour retries is
 
 For one creditor, since a watermark (the last successful run, less an overlap) or a given time:
 
-1. (nightly only) re-drive the creditor's `failed` inbox events of the 48 hours before;
+1. (nightly only) re-drive the creditor's inbox events received in the last 48 hours that are
+   still waiting for a retry (`pending`) or gave up (`failed`): events only become `failed`
+   48 hours after they arrived, so re-driving only those would find none;
 2. open invoices, and invoices closed since then, whose stage or balance differs from the
    mirror (or that it lacks) are read in full and applied as `InvoiceActionStateChanged`;
 3. incoming payments since then (`PUT /v1/payments/incomingpayments`) missing from the mirror
@@ -56,6 +58,8 @@ logger = logging.getLogger("billecta_gateway.webhooks")
 # Billecta retries a delivery for 24 hours; the nightly run looks back further than that.
 OVERLAP = timedelta(days=1)
 REDRIVE_WINDOW = timedelta(hours=48)
+# Inbox events the nightly run processes again: waiting for their next retry, or given up.
+REDRIVEN_STATUSES = ("pending", "failed")
 # A backfill without `since` reads everything from here on.
 BACKFILL_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 # Listing periods are read in windows of this size, so no answer is unbounded.
@@ -91,8 +95,8 @@ class ReconcileSummary:
     def message(self, since: datetime) -> str:
         results = ", ".join(f"{n} {s}" for s, n in sorted(self.outcomes.items())) or "none"
         return (
-            f"Since {since.isoformat(timespec='seconds')}: {self.redriven} failed event(s) "
-            f"re-driven; applied {self.invoices} invoice(s), {self.payments} payment(s), "
+            f"Since {since.isoformat(timespec='seconds')}: {self.redriven} waiting or failed "
+            f"event(s) re-driven; applied {self.invoices} invoice(s), {self.payments} payment(s), "
             f"{self.unhandled} unhandled payment(s) ({self.stored} new event(s)); "
             f"results: {results}"
         )
@@ -170,20 +174,22 @@ class Reconciler:
             await jobs.flush(self.redis)
 
     async def redrive_failed(self, since: datetime) -> None:
-        """Process again the creditor's failed events received since `since`."""
-        async with session_scope(self.sessionmaker) as session:
-            events, _ = await inbox.replay_events(
-                session,
-                status="failed",
-                since=since,
-                until=None,
-                creditorpublicid=self.cpid,
-                now=self.now,
-                limit=10_000,
-            )
-        for event_id, _ in events:
-            self.summary.redriven += 1
-            await self._process(event_id)
+        """Process again the creditor's events received since `since` that wait for a retry
+        or failed."""
+        for status in REDRIVEN_STATUSES:
+            async with session_scope(self.sessionmaker) as session:
+                events, _ = await inbox.replay_events(
+                    session,
+                    status=status,
+                    since=since,
+                    until=None,
+                    creditorpublicid=self.cpid,
+                    now=self.now,
+                    limit=10_000,
+                )
+            for event_id, _ in events:
+                self.summary.redriven += 1
+                await self._process(event_id)
 
     async def invoices(self, since: datetime) -> None:
         """Apply the open invoices, and those closed since `since`, that the mirror lacks or
@@ -327,7 +333,7 @@ async def reconcile_creditor(
         now=now,
     )
     if not backfill:
-        await run.redrive_failed(min(start, now - REDRIVE_WINDOW))
+        await run.redrive_failed(now - REDRIVE_WINDOW)
     await run.invoices(start)
     await run.payments(start)
     await run.unhandled()

@@ -1,7 +1,9 @@
 """The arq functions and crons of the webhooks and the scheduled jobs, for `worker.py` to list.
 
 All schedules are UTC (the worker's time zone). Timeouts are short and explicit, except the
-per-creditor reconciliation and backfill, which read a creditor's invoices and payments.
+per-creditor reconciliation and backfill, which read a creditor's invoices and payments: they,
+and the nightly maintenance jobs, run on the long-job worker (`LONG_FUNCTIONS`,
+`LONG_CRON_JOBS`), so the object worker's in-progress keys outlive a crash only briefly.
 """
 
 from __future__ import annotations
@@ -39,8 +41,11 @@ WEBHOOK_FUNCTIONS: list[Function] = [
     # A failed result is kept only briefly, so the inbox cron can re-drive the same attempt.
     _f(process_webhook_event, timeout=PROCESS_TIMEOUT, keep_result=60),
     _f(enqueue_webhook_events, timeout=INBOX_TIMEOUT),
-    _f(prune_webhook_events, timeout=PRUNE_TIMEOUT),
     _f(retrigger_failed_webhook_events, timeout=RETRIGGER_TIMEOUT),
+]
+
+LONG_FUNCTIONS: list[Function] = [
+    _f(prune_webhook_events, timeout=PRUNE_TIMEOUT),
     _f(
         retrigger_failed_webhook_events_for_creditor,
         timeout=RETRIGGER_KIND.timeout,
@@ -72,6 +77,9 @@ WEBHOOK_CRON_JOBS: list[CronJob] = [
         timeout=RETRIGGER_TIMEOUT,
         unique=True,
     ),
+]
+
+LONG_CRON_JOBS: list[CronJob] = [
     # Nightly, after midnight in Stockholm in both summer and winter time.
     cron(
         set_invoices_as_expired,  # type: ignore[arg-type]

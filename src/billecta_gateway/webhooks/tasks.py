@@ -25,10 +25,10 @@ from arq import Retry
 from arq.connections import ArqRedis
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from billecta_gateway.db import session_scope
-from billecta_gateway.errors import InvalidInput
+from billecta_gateway.errors import GatewayError
 from billecta_gateway.models import Creditor, IntegrationMonitorBatch, IntegrationMonitorLog
 from billecta_gateway.queue import AfterCommit
 from billecta_gateway.scheduled.runs import clock, log_run, recorded_run, utcnow
@@ -153,19 +153,27 @@ async def _retrigger_handler(run: TaskContext, creditor_id: int) -> Outcome:
     return await _reconcile(run, creditor_id, since=None, backfill=False)
 
 
-async def _batch_since(session: AsyncSession, log_id: int | None) -> datetime | None:
+async def _batch_since(
+    sessionmaker: async_sessionmaker[AsyncSession], log_id: int | None
+) -> datetime | None:
     if log_id is None:
         return None
-    raw = await session.scalar(
-        select(IntegrationMonitorBatch.parameters["since"].astext)
-        .join(IntegrationMonitorLog, IntegrationMonitorLog.batch_id == IntegrationMonitorBatch.id)
-        .where(IntegrationMonitorLog.id == log_id)
-    )
+    # A session of its own: the job's session holds no transaction open during the hour-long
+    # reading (the transaction rule).
+    async with sessionmaker() as session:
+        raw = await session.scalar(
+            select(IntegrationMonitorBatch.parameters["since"].astext)
+            .join(
+                IntegrationMonitorLog,
+                IntegrationMonitorLog.batch_id == IntegrationMonitorBatch.id,
+            )
+            .where(IntegrationMonitorLog.id == log_id)
+        )
     return datetime.fromisoformat(raw) if raw else None
 
 
 async def _backfill_handler(run: TaskContext, creditor_id: int) -> Outcome:
-    since = await _batch_since(run.session, run.log_id)
+    since = await _batch_since(run.sessionmaker, run.log_id)
     return await _reconcile(run, creditor_id, since=since, backfill=True)
 
 
@@ -178,6 +186,7 @@ RETRIGGER_KIND = register_kind(
         handler=_retrigger_handler,
         timeout=1_800,
         max_tries=5,
+        long=True,
     )
 )
 BACKFILL_KIND = register_kind(
@@ -189,6 +198,7 @@ BACKFILL_KIND = register_kind(
         handler=_backfill_handler,
         timeout=3_600,
         max_tries=5,
+        long=True,
     )
 )
 
@@ -222,11 +232,23 @@ async def creditors_in_billecta(session: AsyncSession) -> list[int]:
     return [int(i) for i in rows]
 
 
+class RetriggerNotStarted(GatewayError):
+    """The spec's answer when the retrigger task cannot start: 500 with its own sentence."""
+
+    status_code = 500
+    default_message = "Error starting retrigger task"
+
+
 async def start_retrigger(
     session: AsyncSession, *, jobs: AfterCommit, title: str | None, created_by: str | None
 ) -> int:
-    """Start the retrigger task over every creditor in Billecta; answers the batch id."""
+    """Start the retrigger task over every creditor in Billecta; answers the batch id.
+
+    RetriggerNotStarted (the spec's 500) when no creditor has a `creditorpublicid`.
+    """
     creditors = await creditors_in_billecta(session)
+    if not creditors:
+        raise RetriggerNotStarted()
     return await start_task(
         session,
         kind=RETRIGGER_KIND,
@@ -268,7 +290,7 @@ async def retrigger_failed_webhook_events(ctx: WorkerContext) -> dict[str, int |
         async with session_scope(ctx["sessionmaker"]) as session:
             try:
                 batch_id = await start_retrigger(session, jobs=jobs, title=None, created_by=None)
-            except InvalidInput:
+            except RetriggerNotStarted:
                 await log_run(
                     session,
                     name=RETRIGGER_CRON,
