@@ -13,7 +13,6 @@ import random
 from collections.abc import AsyncIterator
 from typing import Any
 
-import billecta_gateway.decorators  # noqa: F401 - registers the hooks
 import httpx
 import pytest
 from arq.connections import ArqRedis

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import billecta_gateway.decorators  # noqa: F401 - registers the hooks
 import httpx
 import pytest
 from sqlalchemy import select
