@@ -12,6 +12,7 @@ from billecta_gateway.documents.router import router as documents_router
 from billecta_gateway.eventlog.router import router as eventlog_router
 from billecta_gateway.invoices.credit_router import router as credit_router
 from billecta_gateway.invoices.router import router as invoices_router
+from billecta_gateway.invoices.state_router import router as invoice_states_router
 from billecta_gateway.lime.router import router as lime_router
 from billecta_gateway.monitor.router import router as monitor_router
 from billecta_gateway.orders.router import router as orders_router
@@ -31,6 +32,7 @@ LIME_ROUTERS: list[APIRouter] = [
     orders_router,
     credit_router,
     invoices_router,
+    invoice_states_router,
     payments_router,
     debtcollections_router,
     swish_router,

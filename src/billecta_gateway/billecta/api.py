@@ -4,90 +4,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from billecta_gateway.billecta import schemas as s
+from billecta_gateway.billecta.answers import (
+    created_id,
+    day,
+    days_until,
+    many,
+    one,
+    optional_created_id,
+)
 from billecta_gateway.billecta.errors import (
     BillectaApiNotFoundException,
-    BillectaApiRequestException,
 )
 from billecta_gateway.billecta.routes import ROUTES, Route, RouteTable
 
 M = TypeVar("M", bound=BaseModel)
 
 logger = logging.getLogger("billecta_gateway.billecta")
-
-
-def _day(value: date) -> str:
-    return (value.date() if isinstance(value, datetime) else value).isoformat()
-
-
-def _shape_error(route: Route, exc: ValidationError | str) -> BillectaApiRequestException:
-    if isinstance(exc, ValidationError):
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-            for e in exc.errors(include_input=False)[:5]
-        )
-    else:
-        problems = exc
-    return BillectaApiRequestException(
-        f"unexpected answer from Billecta to {route.name}: {problems}",
-        method=route.method,
-        path=route.path,
-    )
-
-
-def _one(route: Route, model: type[M], data: Any) -> M:
-    if data is None:
-        raise _shape_error(route, "empty body")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise _shape_error(route, exc) from None
-
-
-def _many(route: Route, model: type[M], data: Any) -> list[M]:
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise _shape_error(route, f"expected a list, got {type(data).__name__}")
-    try:
-        return [model.model_validate(item) for item in data]
-    except ValidationError as exc:
-        raise _shape_error(route, exc) from None
-
-
-def _created_id(route: Route, data: Any) -> str:
-    if isinstance(data, str) and data:
-        return data
-    public_id = _one(route, s.BillectaCreated, data).public_id
-    if not public_id:
-        raise _shape_error(route, "no PublicId in the answer")
-    return public_id
-
-
-def _optional_created_id(route: Route, data: Any) -> str | None:
-    """The id in a 2xx answer, or None: a 2xx is a success whatever its body holds."""
-    if isinstance(data, str) and data:
-        return data
-    public_id = data.get("PublicId") if isinstance(data, dict) else None
-    if isinstance(public_id, str) and public_id:
-        return public_id
-    logger.warning("billecta %s answered 2xx without a PublicId", route.name)
-    return None
-
-
-def _days_until(route: Route, base: datetime | None, new_date: date) -> str:
-    """The number of days from Billecta's next event to ``new_date``, for ``postpone_by=days``."""
-    if base is None:
-        raise _shape_error(route, "postpone by days needs the next event date, Billecta sent none")
-    days = (new_date - base.date()).days
-    if days < 1:
-        raise _shape_error(route, f"{new_date} is not after the next event ({base.date()})")
-    return str(days)
 
 
 class BillectaApiMixin:
@@ -120,13 +58,13 @@ class BillectaApiMixin:
 
     async def _get(self, name: str, model: type[M], **path: str) -> M:
         route = self.routes[name]
-        return _one(route, model, await self._call(route, path))
+        return one(route, model, await self._call(route, path))
 
     async def _list(
         self, name: str, model: type[M], params: Mapping[str, str] | None = None, **path: str
     ) -> list[M]:
         route = self.routes[name]
-        return _many(route, model, await self._call(route, path, params=params))
+        return many(route, model, await self._call(route, path, params=params))
 
     async def list_bytes(
         self, name: str, params: Mapping[str, str] | None = None, **path: str
@@ -178,7 +116,7 @@ class BillectaApiMixin:
     async def create_debtor(self, debtor: s.BillectaDebtor) -> str:
         """Create a debtor; returns its DebtorPublicId."""
         route = self.routes["create_debtor"]
-        return _created_id(route, await self._call(route, payload=debtor))
+        return created_id(route, await self._call(route, payload=debtor))
 
     async def update_debtor(self, debtor: s.BillectaDebtor) -> None:
         """Replace a debtor (``DebtorPublicId`` set)."""
@@ -201,7 +139,7 @@ class BillectaApiMixin:
             )
         except BillectaApiNotFoundException:
             return None
-        return None if data is None else _one(route, s.BillectaDebtor, data)
+        return None if data is None else one(route, s.BillectaDebtor, data)
 
     async def anonymize_debtor(self, debtor_public_id: str) -> None:
         """Remove a debtor's personal data in Billecta (GDPR)."""
@@ -218,7 +156,7 @@ class BillectaApiMixin:
     async def create_product(self, product: s.BillectaProduct) -> str:
         """Create a product; returns its ProductPublicId."""
         route = self.routes["create_product"]
-        return _created_id(route, await self._call(route, payload=product))
+        return created_id(route, await self._call(route, payload=product))
 
     async def update_product(self, product: s.BillectaProduct) -> None:
         """Replace a product (``ProductPublicId`` set)."""
@@ -243,7 +181,7 @@ class BillectaApiMixin:
             )
         except BillectaApiNotFoundException:
             return None
-        return None if data is None else _one(route, s.BillectaProduct, data)
+        return None if data is None else one(route, s.BillectaProduct, data)
 
     async def delete_product(self, product_public_id: str) -> None:
         """Delete a product (Billecta refuses when an invoice uses it)."""
@@ -254,7 +192,7 @@ class BillectaApiMixin:
     async def create_invoice_action(self, entry: s.BillectaInvoiceActionEntry) -> str:
         """Create an unattested invoice action (an order); returns its ActionPublicId."""
         route = self.routes["create_invoice_action"]
-        return _created_id(route, await self._call(route, payload=entry))
+        return created_id(route, await self._call(route, payload=entry))
 
     async def update_invoice_action(
         self, action_public_id: str, entry: s.BillectaInvoiceActionEntry
@@ -289,7 +227,7 @@ class BillectaApiMixin:
         return await self._list(
             "get_closed_invoices",
             s.BillectaInvoiceActionSub,
-            {"from": _day(from_date), "to": _day(to_date)},
+            {"from": day(from_date), "to": day(to_date)},
             creditor_public_id=creditor_public_id,
         )
 
@@ -306,7 +244,7 @@ class BillectaApiMixin:
     async def search_actions(self, search: s.BillectaSearch) -> s.BillectaSearchResult:
         """Search invoices and other actions (invoice number or OCR, dates, debtors...)."""
         route = self.routes["search_actions"]
-        return _one(route, s.BillectaSearchResult, await self._call(route, payload=search))
+        return one(route, s.BillectaSearchResult, await self._call(route, payload=search))
 
     async def register_payment(self, payment: s.BillectaRegisterPayment) -> None:
         """Register a manual payment and/or a write-off on an invoice (never re-sent)."""
@@ -335,11 +273,11 @@ class BillectaApiMixin:
     async def postpone_invoice(self, action_public_id: str, new_date: date) -> None:
         """Move an invoice's next event to ``new_date`` (as a date, or in days from it)."""
         route = self.routes["postpone_invoice"]
-        value = _day(new_date)
+        value = day(new_date)
         if route.postpone_by == "days":
             action = await self.get_invoice_action(action_public_id)
             base = (action.state.next_event_date if action.state else None) or action.due_date
-            value = _days_until(route, base, new_date)
+            value = days_until(route, base, new_date)
         await self._do(
             "postpone_invoice", params={"date": value}, action_public_id=action_public_id
         )
@@ -353,14 +291,14 @@ class BillectaApiMixin:
     async def create_reminder_invoice(self, reminder: s.BillectaSendReminderInvoice) -> str | None:
         """Create and send a reminder invoice; its public id when Billecta returns one."""
         route = self.routes["create_reminder_invoice"]
-        return _optional_created_id(route, await self._call(route, payload=reminder))
+        return optional_created_id(route, await self._call(route, payload=reminder))
 
     async def send_invoice_to_debt_collection(
         self, entry: s.BillectaDebtCollectionFromInvoiceEntry
     ) -> str | None:
         """Hand an invoice over to debt collection; the new action id when Billecta returns one."""
         route = self.routes["send_invoice_to_debt_collection"]
-        return _optional_created_id(route, await self._call(route, payload=entry))
+        return optional_created_id(route, await self._call(route, payload=entry))
 
     # Files
 
@@ -380,7 +318,7 @@ class BillectaApiMixin:
             {"file_public_id": file_public_id},
             params={"includedata": "true" if include_data else "false"},
         )
-        return _one(route, s.BillectaFile, data)
+        return one(route, s.BillectaFile, data)
 
     # Debt collection
 
@@ -401,10 +339,10 @@ class BillectaApiMixin:
     async def postpone_debt_collection(self, action_public_id: str, new_date: date) -> None:
         """Move a debt collection case's next event to ``new_date`` (a date, or in days)."""
         route = self.routes["postpone_debt_collection"]
-        value = _day(new_date)
+        value = day(new_date)
         if route.postpone_by == "days":
             case = await self.get_debt_collection_action(action_public_id)
-            value = _days_until(route, case.state.next_event_date if case.state else None, new_date)
+            value = days_until(route, case.state.next_event_date if case.state else None, new_date)
         await self._do(
             "postpone_debt_collection", params={"date": value}, action_public_id=action_public_id
         )
@@ -447,7 +385,7 @@ class BillectaApiMixin:
             action_public_id_filter=list(action_public_ids) if action_public_ids else None,
         )
         route = self.routes["get_incoming_payments"]
-        return _many(route, s.BillectaIncomingPayment, await self._call(route, payload=request))
+        return many(route, s.BillectaIncomingPayment, await self._call(route, payload=request))
 
     async def match_payments(
         self, creditor_public_id: str, matches: Sequence[s.BillectaPaymentMatch]
@@ -457,7 +395,7 @@ class BillectaApiMixin:
         data = await self._call(
             route, {"creditor_public_id": creditor_public_id}, payload=list(matches)
         )
-        return _many(route, s.BillectaPaymentMatchResult, data)
+        return many(route, s.BillectaPaymentMatchResult, data)
 
     async def get_unhandled_payments(
         self, creditor_public_id: str
@@ -490,7 +428,7 @@ class BillectaApiMixin:
             "delete_unhandled_payment",
             params={
                 "bookkeepingaccount": str(bookkeeping_account),
-                "transactiondate": _day(transaction_date),
+                "transactiondate": day(transaction_date),
             },
             unhandled_payment_public_id=unhandled_payment_public_id,
         )
@@ -504,7 +442,7 @@ class BillectaApiMixin:
         route = self.routes["create_swish_request"]
         params = {"phone": phone} | ({"message": message} if message else {})
         data = await self._call(route, {"action_public_id": action_public_id}, params=params)
-        return _optional_created_id(route, data)
+        return optional_created_id(route, data)
 
     async def get_swish_status(self, token: str) -> s.BillectaSwishPaymentStatus:
         """The status of a Swish payment request."""

@@ -1,10 +1,9 @@
-"""Invoice endpoints of the spec (payments, write-offs, credit, PDFs, dispute, pause, reminders,
-debt collection, next event). Failures answer each endpoint's documented code and body; the
-README's error table lists them."""
+"""Invoice endpoints of the spec (payments, write-offs, credit, PDFs, reminders, debt collection,
+next event; dispute and pause are in `state_router`). Failures answer each endpoint's documented
+code and body; the README's error table lists them."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
@@ -18,7 +17,6 @@ from billecta_gateway.invoices import credit_use, service
 from billecta_gateway.invoices.operations import (
     REPEAT,
     Outcome,
-    add_route,
     note_audit,
     perform,
     route,
@@ -262,98 +260,6 @@ async def use_credit_on_invoice(
 
     return await perform(
         session, request=request, idem=idem, action=action, queue=queue, style=service.USE_CREDIT
-    )
-
-
-_STATE_CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **EMPTY_OK,
-    **MISSING_404,
-    **error_response(500, "Billecta failed", ErrorBody),
-}
-
-
-def _state_change_endpoint(
-    change: service.StateChange, name: str, doc: str
-) -> Callable[..., Awaitable[Response]]:
-    """The endpoint of one invoice state change (dispute, pause and their undoing)."""
-
-    async def endpoint(
-        body: InvoiceIdBody,
-        request: Request,
-        session: SessionDep,
-        billecta: BillectaDep,
-        settings: SettingsDep,
-        queue: QueueDep,
-        idem: IdempotencyDep,
-    ) -> Response:
-        note_audit(request, "invoice", body.invoice_id, operation=change.method)
-
-        async def action() -> Outcome:
-            outcome = Outcome(200, None)
-            await service.change_invoice_state(
-                session,
-                billecta=billecta,
-                settings=settings,
-                invoice_id=body.invoice_id,
-                change=change,
-                jobs=outcome.jobs,
-            )
-            return outcome
-
-        # A toggle: repeating it is harmless, and after its undo an identical request is meant.
-        return await perform(
-            session,
-            request=request,
-            idem=idem,
-            action=action,
-            queue=queue,
-            style=service.INVOICE_STATE_CHANGE,
-            exactly_once=False,
-        )
-
-    endpoint.__name__ = endpoint.__qualname__ = name  # the OpenAPI operation id
-    endpoint.__doc__ = doc
-    return endpoint
-
-
-for _path, _summary, _change, _name, _doc in (
-    (
-        "/billecta/dispute-invoice",
-        "Dispute an invoice",
-        service.DISPUTE,
-        "dispute_invoice",
-        "Mark an invoice disputed in Billecta (stops reminders), then read it back.",
-    ),
-    (
-        "/billecta/cancel-disputed-invoice",
-        "Cancel an invoice's dispute",
-        service.UNDISPUTE,
-        "cancel_disputed_invoice",
-        "Remove an invoice's dispute in Billecta (collection resumes), then read it back.",
-    ),
-    (
-        "/billecta/pause-invoice",
-        "Pause an invoice",
-        service.PAUSE,
-        "pause_invoice",
-        "Pause an invoice in Billecta (no reminders or escalation).",
-    ),
-    (
-        "/billecta/resume-paused-invoice",
-        "Resume a paused invoice",
-        service.RESUME,
-        "resume_paused_invoice",
-        "Resume a paused invoice in Billecta, then read it back.",
-    ),
-):
-    add_route(
-        router,
-        "PUT",
-        _path,
-        _state_change_endpoint(_change, _name, _doc),
-        summary=_summary,
-        response_class=Response,
-        responses=_STATE_CHANGE_RESPONSES,
     )
 
 
