@@ -107,9 +107,15 @@ def test_register_hooks_names_every_callback_once_however_often_it_runs() -> Non
         "creditorarticle": ["after_upsert:upsert_article_of_relation"],
         "creditordebtor": ["after_upsert:upsert_debtor_of_relation"],
         "debtor": ["after_upsert:upsert_changed_debtor"],
-        "order": ["after_upsert:create_new_order_in_billecta"],
-        "orderrow": ["after_upsert:resync_orders_of_row", "before_delete:guard_order_row_delete"],
-        "person": ["after_upsert:anonymize_debtors_of_person"],
+        "order": ["after_upsert:upsert_changed_order"],
+        # The guard first: a refused delete must not queue a re-upsert.
+        "orderrow": [
+            "after_upsert:resync_orders_of_row",
+            "before_delete:guard_order_row_delete",
+            "before_delete:resync_order_of_deleted_row",
+        ],
+        "person": ["after_upsert:sync_debtors_of_person"],
+        "company": ["after_upsert:upsert_debtors_of_company"],
     }
     assert _table(registry) == expected
     register_hooks(registry)
