@@ -228,3 +228,24 @@ async def test_sparse_debt_collection_event_keeps_the_fields_it_does_not_carry(
     case = await fresh(session, DebtCollection, case.id)
     assert case.status == "SentToBailiff"
     assert {name: getattr(case, name) for name in full} == full
+
+
+async def test_an_unexpected_handler_error_stores_its_type_not_its_text(
+    hook: httpx.AsyncClient, ctx: Ctx, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billecta_gateway.webhooks.payloads import DebtorPayload
+    from billecta_gateway.webhooks.registry import Registration, registry
+
+    async def boom(_ctx: Any, _payload: DebtorPayload) -> None:
+        raise RuntimeError("value (anna.svensson@example.com, 19800101-1234) violates a check")
+
+    monkeypatch.setitem(
+        registry._registrations, "DebtorUpdated", Registration("DebtorUpdated", DebtorPayload, boom)
+    )
+    await seed_debtor(session)
+    event_id = await deliver_fixture(hook, ctx, "DebtorUpdated")
+    event = await event_row(session, event_id)
+    assert event.status == "pending"
+    assert event.last_error == (
+        "Unexpected error (RuntimeError) in the handler; see the worker's log"
+    )
