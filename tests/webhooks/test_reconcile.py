@@ -308,6 +308,23 @@ async def test_retrigger_endpoint_that_cannot_start_answers_the_specs_500(
     assert (await session.scalars(select(IntegrationMonitorBatch))).all() == []
 
 
+async def test_retrigger_that_cannot_be_recorded_answers_the_specs_500(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    from billecta_gateway.webhooks import router as webhooks_router
+
+    async def database_down(*_args: Any, **_kwargs: Any) -> int:
+        raise OperationalError("INSERT ...", {}, OSError("connection refused"))
+
+    await seed_creditor(session)
+    monkeypatch.setattr(webhooks_router, "start_retrigger", database_down)
+    response = await client.post(f"{PREFIX}/task/billecta-retrigger-failed-webhooks", json={})
+    assert response.status_code == 500
+    assert response.json() == {"error_message": "Error starting retrigger task"}
+
+
 async def test_backfill_task_reads_a_creditors_billecta_data(
     committed_app: FastAPI,
     committed_sessionmaker: async_sessionmaker[AsyncSession],

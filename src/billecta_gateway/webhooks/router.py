@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import APIRouter, Path, Query, Request
+from sqlalchemy.exc import DBAPIError
 
 from billecta_gateway.auth import ActorDep, constant_time_match
 from billecta_gateway.deps import QueueDep, SessionDep, SettingsDep
@@ -50,7 +52,9 @@ from billecta_gateway.webhooks.schemas import (
     WebhookEventRead,
     WebhookStatus,
 )
-from billecta_gateway.webhooks.tasks import start_backfill, start_retrigger
+from billecta_gateway.webhooks.tasks import RetriggerNotStarted, start_backfill, start_retrigger
+
+logger = logging.getLogger("billecta_gateway.webhooks")
 
 MAX_BODY_BYTES = 1_048_576
 MAX_ID = 2**63 - 1
@@ -277,7 +281,14 @@ async def replay_webhook_event(
     "/task/billecta-retrigger-failed-webhooks",
     summary="Retrigger failed webhook events",
     response_model=TaskStarted,
-    responses=TASK_ERRORS,
+    responses={
+        **TASK_ERRORS,
+        500: {
+            "model": ErrorBody,
+            "description": "Error starting retrigger task (no creditor in Billecta, or the "
+            "task could not be recorded); nothing was started",
+        },
+    },
 )
 async def retrigger_failed_webhooks(
     request: Request,
@@ -290,7 +301,13 @@ async def retrigger_failed_webhooks(
     and reconcile with Billecta (one monitored job per creditor)."""
     jobs = AfterCommit()
     title = body.integration_monitor_batch_title if body else None
-    batch_id = await start_retrigger(session, jobs=jobs, title=title, created_by=actor)
+    try:
+        batch_id = await start_retrigger(session, jobs=jobs, title=title, created_by=actor)
+        await session.commit()
+    except (DBAPIError, OSError) as exc:
+        # The spec documents its own answer for a retrigger that cannot start.
+        logger.warning("retrigger not started: %s", type(exc).__name__)
+        raise RetriggerNotStarted() from None
     request.state.audit = {
         "limetype": "creditor",
         "detail": {
@@ -298,7 +315,7 @@ async def retrigger_failed_webhooks(
             "integration_monitor_batch_id": batch_id,
         },
     }
-    await session.commit()
+    # Redis unreachable: the batch is recorded, and the re-drive cron sends its fan-out.
     await jobs.flush(queue)
     return TaskStarted(task_id=str(batch_id), integration_monitor_batch_id=batch_id)
 
