@@ -66,6 +66,10 @@ def _sub(content: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# The fixtures' debtor, as Billecta answers it when the run reads it again.
+KNOWN_DEBTOR: dict[str, dict[str, Any] | None] = {IDS["debtor"]: load_content("DebtorUpdated")}
+
+
 def billecta_mock(
     *,
     open_invoices: list[dict[str, Any]] | None = None,
@@ -73,8 +77,17 @@ def billecta_mock(
     actions: dict[str, dict[str, Any]] | None = None,
     payments: list[dict[str, Any]] | None = None,
     unhandled: list[dict[str, Any]] | None = None,
+    debtors: dict[str, dict[str, Any] | None] | None = None,
 ) -> respx.MockRouter:
+    """Billecta for one reconciliation run; `debtors` answers the debtors it reads again (None:
+    Billecta no longer has the debtor)."""
     mock = respx.mock(base_url=BILLECTA_URL, assert_all_called=True)
+    for dpid, view in (debtors or {}).items():
+        route = mock.get(f"/v1/debtors/debtor/{dpid}")
+        if view is None:
+            route.respond(404, json={"Message": f"Debtor {dpid} not found"})
+        else:
+            route.respond(200, json=view)
     mock.get(f"/v1/invoice/open/{CPID}").respond(200, json=open_invoices or [])
     mock.get(f"/v1/invoice/closed/{CPID}").respond(200, json=closed_invoices or [])
     mock.put("/v1/payments/incomingpayments").respond(200, json=payments or [])
@@ -141,7 +154,10 @@ async def test_nightly_reconcile_recovers_a_dropped_payment_webhook(
     started = await retrigger_failed_webhook_events(live_ctx)
     assert started["integration_monitor_batch_id"] is not None
     with billecta_mock(
-        open_invoices=[_sub(sent)], payments=[dropped], actions={IDS["invoice"]: paid_in_part}
+        debtors=KNOWN_DEBTOR,
+        open_invoices=[_sub(sent)],
+        payments=[dropped],
+        actions={IDS["invoice"]: paid_in_part},
     ) as billecta:
         worker = await _burst()
         request = next(c.request for c in billecta.calls if c.request.method == "PUT")
@@ -191,19 +207,28 @@ async def test_reconcile_skips_what_the_mirror_already_has(
         )
         await session.commit()
     sent = load_content("InvoiceActionStateChanged")
-    with billecta_mock(
-        open_invoices=[_sub(sent)], payments=[load_content("InvoicePaymentReceived")]
-    ):
-        summary, _ = await reconcile_creditor(
-            committed_sessionmaker,
-            billecta=live_ctx["billecta"],
-            settings=live_ctx["settings"],
-            redis=live_ctx["redis"],
-            creditor_id=CREDITOR_ID,
-            since=None,
-            now=datetime.now(UTC),
-        )
-    assert (summary.invoices, summary.payments, summary.unhandled, summary.stored) == (0, 0, 0, 0)
+    runs = []
+    for _ in range(2):
+        with billecta_mock(
+            debtors=KNOWN_DEBTOR,
+            open_invoices=[_sub(sent)],
+            payments=[load_content("InvoicePaymentReceived")],
+        ):
+            summary, _ = await reconcile_creditor(
+                committed_sessionmaker,
+                billecta=live_ctx["billecta"],
+                settings=live_ctx["settings"],
+                redis=live_ctx["redis"],
+                creditor_id=CREDITOR_ID,
+                since=datetime.now(UTC) - timedelta(days=1),
+                now=datetime.now(UTC),
+                backfill=True,  # a backfill re-reads every debtor, whatever the sweep's date
+            )
+        runs.append((summary.invoices, summary.payments, summary.unhandled, summary.debtors))
+        stored = summary.stored
+    assert runs == [(0, 0, 0, 1), (0, 0, 0, 1)]
+    # The debtor's view was stored once, by the first run; an unchanged view is a duplicate.
+    assert stored == 0
 
 
 async def test_nightly_reconcile_redrives_the_creditors_recent_failed_events(
@@ -224,7 +249,9 @@ async def test_nightly_reconcile_redrives_the_creditors_recent_failed_events(
         )
         await seed_invoice(session, billecta_stage="InvoiceSent", invoice_balance=1250)
         await session.commit()
-    with billecta_mock(open_invoices=[_sub(load_content("InvoiceActionStateChanged"))]):
+    with billecta_mock(
+        open_invoices=[_sub(load_content("InvoiceActionStateChanged"))], debtors=KNOWN_DEBTOR
+    ):
         summary, _ = await reconcile_creditor(
             committed_sessionmaker,
             billecta=live_ctx["billecta"],
@@ -235,7 +262,8 @@ async def test_nightly_reconcile_redrives_the_creditors_recent_failed_events(
             now=datetime.now(UTC),
         )
     assert summary.redriven == 1
-    assert summary.outcomes == {"processed": 1}
+    # The re-driven event, and the debtor read again by the first (weekly) sweep.
+    assert (summary.debtors, summary.outcomes) == (1, {"processed": 2})
     async with committed_sessionmaker() as session:
         assert (await event_row(session, answer["event_id"])).status == "processed"
         assert (await session.scalar(select(Payment.paymenttype))) == "writeoff"
@@ -267,7 +295,9 @@ async def test_nightly_reconcile_redrives_events_waiting_for_a_retry_within_48_h
         )
         await seed_invoice(session, billecta_stage="InvoiceSent", invoice_balance=1250)
         await session.commit()
-    with billecta_mock(open_invoices=[_sub(load_content("InvoiceActionStateChanged"))]):
+    with billecta_mock(
+        open_invoices=[_sub(load_content("InvoiceActionStateChanged"))], debtors=KNOWN_DEBTOR
+    ):
         summary, _ = await reconcile_creditor(
             committed_sessionmaker,
             billecta=live_ctx["billecta"],
@@ -352,6 +382,7 @@ async def test_backfill_task_reads_a_creditors_billecta_data(
     assert response.status_code == 200, response.text
     batch_id = response.json()["integration_monitor_batch_id"]
     with billecta_mock(
+        debtors=KNOWN_DEBTOR,
         open_invoices=[_sub(sent)],
         closed_invoices=[_sub(paid)],
         actions={IDS["invoice"]: sent, IDS["other_invoice"]: paid},

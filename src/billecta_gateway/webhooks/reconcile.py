@@ -11,7 +11,14 @@ For one creditor, since a watermark (the last successful run, less an overlap) o
 3. incoming payments since then (`PUT /v1/payments/incomingpayments`) missing from the mirror
    are applied as `InvoicePaymentReceived`;
 4. unhandled payments whose state differs from the mirror are applied as `UnmatchedPayment`,
-   `Overpayment` or `OverpaymentMatchedToInvoice`.
+   `Overpayment` or `OverpaymentMatchedToInvoice`;
+5. what invoice state does not show: the debtors (data and Autogiro mandate) and the debt
+   collections of the invoices and payments read above are read again and applied as
+   `DebtorUpdated` (`DebtorDeleted` when Billecta no longer has the debtor) and
+   `DebtCollectionActionStateChanged`; once a week (or on a backfill) every debtor and open debt
+   collection of the creditor is read, so a change on an object no invoice moved is caught too.
+   (Reminder invoices have no documented read route, and write-off and credit rows come only
+   from their webhooks; neither is re-read.)
 
 The nightly run (the retrigger) starts from the watermark, or from 48 hours ago for a creditor
 never reconciled; a backfill starts from the `since` it is given, or reads everything.
@@ -37,11 +44,11 @@ from pydantic import BaseModel
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from billecta_gateway.billecta import BillectaClient
+from billecta_gateway.billecta import BillectaApiNotFoundException, BillectaClient
 from billecta_gateway.billecta.schemas import BillectaInvoiceActionSub
 from billecta_gateway.config import Settings
 from billecta_gateway.db import session_scope
-from billecta_gateway.models import Creditor, Invoice, Payment
+from billecta_gateway.models import Creditor, CreditorDebtor, DebtCollection, Invoice, Payment
 from billecta_gateway.queue import AfterCommit
 from billecta_gateway.scheduled.runs import get_watermark, set_watermark
 from billecta_gateway.webhooks import inbox, service
@@ -65,8 +72,19 @@ BACKFILL_FROM = datetime(2000, 1, 1, tzinfo=UTC)
 # Listing periods are read in windows of this size, so no answer is unbounded.
 PERIOD = timedelta(days=31)
 _DRAFT_STAGES = frozenset({None, "", "None", "Created", "Unknown"})
+# Debt collections in these stages are not re-read by the weekly sweep.
+_CLOSED_COLLECTION_STAGES = ("Completed", "Cancelled")
 _UNHANDLED_EVENTS = {"unmatchedpayment": "UnmatchedPayment", "overpayment": "Overpayment"}
 _UNHANDLED_STATUS = {"UnmatchedPayment": "unmatched", "Overpayment": "overpayment"}
+
+
+# Every debtor and open debt collection of a creditor is re-read this often.
+SWEEP_EVERY = timedelta(days=7)
+
+
+def sweep_name(creditorpublicid: str) -> str:
+    """The `cron_run` row holding when a creditor's objects were last all re-read."""
+    return f"reconcile-sweep:{creditorpublicid}"
 
 
 def watermark_name(creditorpublicid: str) -> str:
@@ -82,6 +100,8 @@ class ReconcileSummary:
     invoices: int = 0
     payments: int = 0
     unhandled: int = 0
+    debtors: int = 0
+    debt_collections: int = 0
     stored: int = 0
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -97,7 +117,8 @@ class ReconcileSummary:
         return (
             f"Since {since.isoformat(timespec='seconds')}: {self.redriven} waiting or failed "
             f"event(s) re-driven; applied {self.invoices} invoice(s), {self.payments} payment(s), "
-            f"{self.unhandled} unhandled payment(s) ({self.stored} new event(s)); "
+            f"{self.unhandled} unhandled payment(s), {self.debtors} debtor(s), "
+            f"{self.debt_collections} debt collection(s) ({self.stored} new event(s)); "
             f"results: {results}"
         )
 
@@ -119,9 +140,7 @@ def _content(model: BaseModel) -> dict[str, Any]:
     return model.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-def finding(
-    event_type: str, content: dict[str, Any], *, creditorpublicid: str, now: datetime
-) -> ParsedEvent:
+def finding(event_type: str, content: Any, *, creditorpublicid: str, now: datetime) -> ParsedEvent:
     """A reconciliation finding as an inbox event, keyed by its name and Data (not its time)."""
     digest = hashlib.sha256(canonical_json(content).encode()).hexdigest()
     body = build_envelope(event_type, content, event_date=now, creditor_public_id=creditorpublicid)
@@ -151,8 +170,11 @@ class Reconciler:
         self.cpid: str = creditor.creditorpublicid
         self.now = now
         self.summary = ReconcileSummary()
+        # Debtors and debt collections of what this run read, to be read again (step 5).
+        self.touched_debtors: set[str] = set()
+        self.touched_collections: set[str] = set()
 
-    async def _apply(self, event_type: str, content: dict[str, Any]) -> None:
+    async def _apply(self, event_type: str, content: Any) -> None:
         parsed = finding(event_type, content, creditorpublicid=self.cpid, now=self.now)
         async with session_scope(self.sessionmaker) as session:
             stored = await service.store_event(session, parsed)
@@ -206,11 +228,57 @@ class Reconciler:
             for sub in closed:
                 if sub.action_public_id:
                     rows[sub.action_public_id] = sub
+                self._touch(sub.debtor_public_id, sub.debt_collection_action_public_id)
         changed = await self._changed_invoices(list(rows.values()))
         for action_public_id in changed:
             action = await self.billecta.get_invoice_action(action_public_id)
             await self._apply("InvoiceActionStateChanged", _content(action))
             self.summary.invoices += 1
+            debtor = action.debtor.debtor_public_id if action.debtor else None
+            self._touch(debtor, action.debt_collection_action_public_id)
+
+    def _touch(self, debtor_public_id: str | None, debt_collection: str | None) -> None:
+        if debtor_public_id:
+            self.touched_debtors.add(debtor_public_id)
+        if debt_collection:
+            self.touched_collections.add(debt_collection)
+
+    async def related(self, *, sweep: bool) -> None:
+        """Read again the debtors and debt collections this run touched (every one of the
+        creditor's with `sweep`) and apply what the mirror does not reflect."""
+        debtors, collections = set(self.touched_debtors), set(self.touched_collections)
+        if sweep:
+            async with self.sessionmaker() as session:
+                debtors |= set(
+                    await session.scalars(
+                        select(CreditorDebtor.debtorpublicid).where(
+                            CreditorDebtor.creditor == self.creditor_id,
+                            CreditorDebtor.debtorpublicid.is_not(None),
+                        )
+                    )
+                )
+                collections |= set(
+                    await session.scalars(
+                        select(DebtCollection.actionpublicid).where(
+                            DebtCollection.creditor == self.creditor_id,
+                            DebtCollection.actionpublicid.is_not(None),
+                            DebtCollection.status.not_in(_CLOSED_COLLECTION_STAGES),
+                        )
+                    )
+                )
+        for debtor_public_id in sorted(debtors):
+            try:
+                debtor = await self.billecta.get_debtor(debtor_public_id)
+            except BillectaApiNotFoundException:
+                # Billecta's DebtorDeleted sends the bare id: the same finding.
+                await self._apply("DebtorDeleted", debtor_public_id)
+            else:
+                await self._apply("DebtorUpdated", _content(debtor))
+            self.summary.debtors += 1
+        for action_public_id in sorted(collections):
+            case = await self.billecta.get_debt_collection_action(action_public_id)
+            await self._apply("DebtCollectionActionStateChanged", _content(case))
+            self.summary.debt_collections += 1
 
     async def _changed_invoices(self, subs: Sequence[BillectaInvoiceActionSub]) -> list[str]:
         ids = [s.action_public_id for s in subs if s.action_public_id]
@@ -242,7 +310,10 @@ class Reconciler:
     async def payments(self, since: datetime) -> None:
         """Apply the incoming payments since `since` that the mirror does not have."""
         for start, stop in periods(since, self.now):
-            found = await self.billecta.get_incoming_payments(self.cpid, start, stop)
+            # By Billecta's calendar days too (Stockholm): a window's last day is included.
+            found = await self.billecta.get_incoming_payments(
+                self.cpid, billecta_day(start), billecta_day(stop)
+            )
             keys = [
                 (p.payment_reference_id, p.action_public_id)
                 for p in found
@@ -258,6 +329,7 @@ class Reconciler:
                 )
                 known = {(ref, apid) for ref, apid in result}
             for payment in found:
+                self._touch(payment.debtor_public_id, None)
                 key = (payment.payment_reference_id, payment.action_public_id)
                 if payment.payment_reference_id and key not in known:
                     await self._apply("InvoicePaymentReceived", _content(payment))
@@ -337,8 +409,14 @@ async def reconcile_creditor(
     await run.invoices(start)
     await run.payments(start)
     await run.unhandled()
+    async with sessionmaker() as session:
+        swept = await get_watermark(session, sweep_name(run.cpid))
+    sweep = backfill or swept is None or now - swept >= SWEEP_EVERY
+    await run.related(sweep=sweep)
     async with session_scope(sessionmaker) as session:
         await set_watermark(session, watermark_name(run.cpid), now)
+        if sweep:
+            await set_watermark(session, sweep_name(run.cpid), now)
     return run.summary, start
 
 
