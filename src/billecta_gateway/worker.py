@@ -26,6 +26,8 @@ from billecta_gateway.invoices.refresh import (
 from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
+from billecta_gateway.limecrm.connect import open_lime
+from billecta_gateway.limecrm.jobs import LIME_FUNCTIONS, lime_cron_jobs
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
 from billecta_gateway.monitor import service as monitor
@@ -80,6 +82,7 @@ FUNCTIONS: list[Function | WorkerCoroutine] = [
     ),
     *TASK_FUNCTIONS,
     *WEBHOOK_FUNCTIONS,
+    *LIME_FUNCTIONS,
 ]
 
 CRON_JOBS = [
@@ -124,6 +127,8 @@ def _startup(settings: Settings) -> Any:
         # A mapping naming a field that does not exist stops the worker at start-up.
         ctx["lime_schema"] = LimeSchema.load(settings.lime_schema_file)
         ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
+        # None while LIME_BASE_URL is unset: the Lime jobs then do nothing.
+        ctx["lime"] = open_lime(settings, engine, role="worker", schema=ctx["lime_schema"])
         # Another Billecta than the database's stops the worker here (binding/service.py).
         await bind_process(ctx["sessionmaker"], ctx["billecta"])
         logger.info("worker started")
@@ -132,6 +137,8 @@ def _startup(settings: Settings) -> Any:
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("lime") is not None:
+        await ctx["lime"].aclose()
     if "billecta" in ctx:
         await ctx["billecta"].aclose()
     if "engine" in ctx:
@@ -157,7 +164,8 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
     register_hooks()
     options: dict[str, Any] = {
         "functions": FUNCTIONS,
-        "cron_jobs": CRON_JOBS,
+        # The Lime crons' schedule depends on LIME_POLL_INTERVAL_MINUTES.
+        "cron_jobs": [*CRON_JOBS, *lime_cron_jobs(settings.lime_poll_interval_minutes)],
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.arq_queue_name,
         "on_startup": _startup(settings),
