@@ -250,6 +250,22 @@ def cmd_lime_check(args: argparse.Namespace) -> None:
     raise SystemExit(asyncio.run(check_lime(_settings(), limetypes=args.limetype or None)))
 
 
+def cmd_lime_subscribe(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.limecrm.commands import subscribe_command
+
+    raise SystemExit(asyncio.run(subscribe_command(_settings())))
+
+
+def cmd_lime_status(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.limecrm.commands import status_command
+
+    raise SystemExit(asyncio.run(status_command(_settings())))
+
+
 def cmd_lime_sandbox(args: argparse.Namespace) -> None:
     from billecta_gateway.limesandbox.config import LimeSandboxConfig
     from billecta_gateway.limesandbox.server import run_lime_sandbox
@@ -281,6 +297,16 @@ def add_lime_commands(sub: Any) -> None:
         "--limetype", action="append", default=[], help="check only this limetype (repeatable)"
     )
     check.set_defaults(func=cmd_lime_check)
+    lime_sub.add_parser(
+        "subscribe",
+        help="create or update the gateway's two webhook subscriptions in Lime "
+        "(PUBLIC_BASE_URL, LIME_WEBHOOK_SECRET)",
+    ).set_defaults(func=cmd_lime_subscribe)
+    lime_sub.add_parser(
+        "status",
+        help="the subscriptions, the last event received, the poll lag per limetype and the "
+        "Lime inbox by status",
+    ).set_defaults(func=cmd_lime_status)
 
     sandbox = sub.add_parser(
         "lime-sandbox", help="serve the stateful Lime CRM sandbox (LIME_SANDBOX_* env)"

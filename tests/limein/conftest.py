@@ -71,3 +71,14 @@ async def hook(app: Any, redis: ArqRedis) -> AsyncIterator[httpx.AsyncClient]:
         transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
     ) as client:
         yield client
+
+
+@pytest.fixture
+async def committed_app(settings: Settings, committed_sessionmaker: Any) -> AsyncIterator[Any]:
+    """The app on a real engine (its commits are real), for deliveries arriving concurrently."""
+    from billecta_gateway.main import create_app
+
+    application = create_app(settings, configure_logs=False)
+    async with application.router.lifespan_context(application):
+        application.state.sessionmaker = committed_sessionmaker
+        yield application
