@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,15 @@ def render_openapi() -> str:
     return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+_NO_SCHEMA_CHECK = "start without checking Lime's schema against the gateway's (connector on)"
+
+
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
     from billecta_gateway.main import create_app
 
+    _skip_schema_check(args)
     settings = _settings()  # a configuration error stops start-up here, once
     if args.workers > 1:
         # Each worker process builds its app from the same environment.
@@ -75,7 +80,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         raise SystemExit(status)
     from billecta_gateway.worker import run_worker
 
+    _skip_schema_check(args)
     run_worker(_settings(), burst=args.burst)
+
+
+def _skip_schema_check(args: argparse.Namespace) -> None:
+    """`--no-schema-check`: through the environment, so every uvicorn worker process sees it."""
+    if getattr(args, "no_schema_check", False):
+        os.environ["LIME_SCHEMA_CHECK"] = "false"
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
@@ -333,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="API processes sharing the port (the webhook receiver is CPU-bound: one per core)",
     )
+    api.add_argument("--no-schema-check", action="store_true", help=_NO_SCHEMA_CHECK)
     api.set_defaults(func=cmd_api)
 
     worker = sub.add_parser("worker", help="run the arq worker with its crons")
@@ -344,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="health check for Docker and Kubernetes probes: exit 0 if a worker on the queue "
         "refreshed arq's health key recently, else 1",
     )
+    worker.add_argument("--no-schema-check", action="store_true", help=_NO_SCHEMA_CHECK)
     worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")

@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     lime_poll_interval_minutes: int = Field(default=5, ge=1, le=60)
     lime_poll_overlap_minutes: int = Field(default=10, ge=0)
     lime_relation_wait_seconds: int = Field(default=120, ge=0)
+    # The start-up check of Lime's schema (`--no-schema-check` turns it off).
+    lime_schema_check: bool = True
 
     business_timezone: str = "Europe/Stockholm"
     webhook_retention_days: int = Field(default=90, ge=1)

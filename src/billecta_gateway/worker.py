@@ -28,6 +28,7 @@ from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.connect import open_lime
 from billecta_gateway.limecrm.jobs import LIME_FUNCTIONS, lime_cron_jobs
+from billecta_gateway.limecrm.schemacheck import startup_check
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
 from billecta_gateway.monitor import service as monitor
@@ -129,6 +130,7 @@ def _startup(settings: Settings) -> Any:
         ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
         # None while LIME_BASE_URL is unset: the Lime jobs then do nothing.
         ctx["lime"] = open_lime(settings, engine, role="worker", schema=ctx["lime_schema"])
+        ctx["lime_schema_recheck"] = await startup_check(settings, engine, ctx["lime_schema"])
         # Another Billecta than the database's stops the worker here (binding/service.py).
         await bind_process(ctx["sessionmaker"], ctx["billecta"])
         logger.info("worker started")
@@ -137,6 +139,8 @@ def _startup(settings: Settings) -> Any:
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    if ctx.get("lime_schema_recheck") is not None:
+        ctx["lime_schema_recheck"].cancel()
     if ctx.get("lime") is not None:
         await ctx["lime"].aclose()
     if "billecta" in ctx:

@@ -1,8 +1,9 @@
 """Lime's changes applied to the mirror, through the same ingestion as `PUT limeobjects`.
 
 One path for every Lime source (webhooks, the catch-up poll, re-reads after a restore or of a
-missing related object), so the spec's decorators (`SYNC_ON_CHANGE`, dirty detection, the
-order-row guard) behave exactly as for a push. Each object keeps the Lime ``_timestamp`` of the
+missing related object), Lime's names translated to the gateway's first (`limecrm.names`), so
+the spec's decorators (`SYNC_ON_CHANGE`, dirty detection, the order-row guard) behave exactly
+as for a push. Each object keeps the Lime ``_timestamp`` of the
 last version applied (`lime_object_stamp`): an older or already applied version is skipped.
 """
 
@@ -22,7 +23,9 @@ from billecta_gateway.errors import Conflict, InvalidInput, NotFound
 from billecta_gateway.lime import ingest
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.codec import parse_lime_datetime
-from billecta_gateway.limecrm.errors import LimeCodecError
+from billecta_gateway.limecrm.connect import LimeConnector
+from billecta_gateway.limecrm.errors import LimeCodecError, LimeError
+from billecta_gateway.limecrm.names import names_of
 from billecta_gateway.models import LimeObjectStamp
 from billecta_gateway.queue import AfterCommit
 
@@ -126,7 +129,8 @@ async def apply_values(
 ) -> Applied:
     """Upsert Lime's values of one object (skipped when ``stamp`` is not newer than the version
     applied); raises `WaitForRelations` when a related object is not mirrored yet, and
-    `InvalidInput` for values the gateway cannot store."""
+    `InvalidInput` for values the gateway cannot store. ``values`` carry Lime's names."""
+    values = names_of(schema).of(limetype).to_gateway(values)
     if stamp is not None:
         applied = await applied_stamp(session, limetype, object_id)
         if applied is not None and stamp <= applied:
@@ -150,6 +154,15 @@ async def apply_values(
         raise
     await _record_stamp(session, limetype, object_id, stamp)
     return Applied(status="applied", changed=result.changed, created=result.created)
+
+
+async def read_from_lime(
+    lime: LimeConnector | None, schema: LimeSchema, limetype: str, object_id: int
+) -> dict[str, Any]:
+    """One object as Lime holds it now (under the customer's limetype name)."""
+    if lime is None:
+        raise LimeError("the Lime connector is off (LIME_BASE_URL is unset)")
+    return await lime.client.get_object(names_of(schema).lime_limetype(limetype), object_id)
 
 
 async def apply_delete(

@@ -22,6 +22,7 @@ from sqlalchemy import text
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.codec import parse_lime_datetime
 from billecta_gateway.limecrm.errors import LimeCodecError
+from billecta_gateway.limecrm.names import names_of
 from billecta_gateway.webhooks.service import DriverStatement
 
 SYSTEM_EVENTS = ("webhook.webhook.disabled", "webhook.msg_dropped")
@@ -113,7 +114,9 @@ def read_delivery(raw: bytes, *, delivery_id: str | None, schema: LimeSchema) ->
             payload=_storable(payload),
             status="received",
         )
-    limetype, _, action = event.rpartition(".")
+    lime_limetype, _, action = event.rpartition(".")
+    # The customer's Lime may name the limetype differently (`limecrm.names`).
+    limetype = names_of(schema).gateway_limetype(lime_limetype) or lime_limetype
     if not isinstance(body, dict) or action not in LIFECYCLE:
         return _invalid(raw, delivery_id, f"{event!r} is not a <limetype>.<event> with a body")
     object_id = _object_id(body)
@@ -141,7 +144,7 @@ def read_delivery(raw: bytes, *, delivery_id: str | None, schema: LimeSchema) ->
         object_id=object_id,
         lime_timestamp=stamp,
         payload=_storable(payload),
-        status="received" if schema.get(limetype) is not None else "ignored",
+        status="received" if names_of(schema).gateway_limetype(lime_limetype) else "ignored",
     )
 
 

@@ -28,9 +28,11 @@ from billecta_gateway.limecrm.apply import (
     WaitForRelations,
     apply_delete,
     apply_values,
+    read_from_lime,
     rest_timestamp,
 )
 from billecta_gateway.limecrm.connect import LimeConnector
+from billecta_gateway.limecrm.names import names_of
 from billecta_gateway.models import GATEWAY_ID_START, LimePollMark
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.queue import AfterCommit
@@ -55,13 +57,15 @@ class PollSummary:
 
 
 def polled_properties(schema: LimeSchema, limetype: str) -> list[str]:
-    """The properties the poll asks Lime for: those Lime-sourced ingestion applies."""
-    spec = schema.limetypes[limetype]
-    return [
-        name
+    """The properties the poll asks Lime for, by their Lime names: those Lime-sourced
+    ingestion applies and Lime has."""
+    spec, names = schema.limetypes[limetype], names_of(schema).of(limetype)
+    wanted = [
+        names.lime_property(name)
         for name, prop in spec.properties.items()
         if not (prop.gateway_owned or prop.owned_once_set or prop.kind == "json")
     ]
+    return [name for name in wanted if name is not None]
 
 
 async def _log(
@@ -132,7 +136,8 @@ async def poll_limetype(
     overlap = timedelta(minutes=settings.lime_poll_overlap_minutes)
     since = (mark or now) - overlap
     summary = PollSummary(limetype=limetype, high_water=mark)
-    changes = lime.client.changed_since(limetype, since, polled_properties(schema, limetype))
+    lime_limetype = names_of(schema).lime_limetype(limetype)
+    changes = lime.client.changed_since(lime_limetype, since, polled_properties(schema, limetype))
     async for obj in changes:
         summary.read += 1
         object_id = obj.get("_id")
@@ -196,7 +201,7 @@ async def _apply_with_relations(
             if attempt:
                 raise
             for missing in wait.missing:
-                related = await lime.client.get_object(missing.limetype, missing.object_id)
+                related = await read_from_lime(lime, schema, missing.limetype, missing.object_id)
                 await apply_values(
                     session,
                     schema=schema,
@@ -243,7 +248,7 @@ async def compare_ids(
         )
     in_lime: set[int] = set()
     query = {
-        "limetype": limetype,
+        "limetype": names_of(schema).lime_limetype(limetype),
         "responseFormat": {"object": {"_id": None}},
         "orderBy": [{"_id": "ASC"}],
     }

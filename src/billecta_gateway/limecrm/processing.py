@@ -33,6 +33,7 @@ from billecta_gateway.limecrm.apply import (
     WaitForRelations,
     apply_delete,
     apply_values,
+    read_from_lime,
     rest_timestamp,
 )
 from billecta_gateway.limecrm.connect import LimeConnector
@@ -86,9 +87,7 @@ class _Work:
 
 async def _read_from_lime(work: _Work, limetype: str, object_id: int) -> Applied:
     """Read one object from Lime and apply it (a restore, or a missing related object)."""
-    if work.lime is None:
-        raise LimeError("the Lime connector is off (LIME_BASE_URL is unset)")
-    obj = await work.lime.client.get_object(limetype, object_id)
+    obj = await read_from_lime(work.lime, work.schema, limetype, object_id)
     return await apply_values(
         work.session,
         schema=work.schema,

@@ -23,6 +23,7 @@ from billecta_gateway.config import ConfigurationError, Settings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.client import LimeClient
 from billecta_gateway.limecrm.inbox import LIFECYCLE, SYSTEM_EVENTS
+from billecta_gateway.limecrm.names import names_of
 from billecta_gateway.middleware import PREFIX
 from billecta_gateway.models import LimePollMark, LimeWebhookEvent
 
@@ -48,8 +49,11 @@ def _secret(settings: Settings) -> str:
 
 
 def main_events(schema: LimeSchema) -> list[str]:
-    """The lifecycle events of every mirrored limetype."""
-    return [f"{name}.{action}" for name in schema.limetypes for action in LIFECYCLE]
+    """The lifecycle events of every mirrored limetype, by its Lime name."""
+    names = names_of(schema)
+    return [
+        f"{names.lime_limetype(name)}.{action}" for name in schema.limetypes for action in LIFECYCLE
+    ]
 
 
 @dataclass(frozen=True, slots=True)
