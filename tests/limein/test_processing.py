@@ -309,3 +309,19 @@ async def test_a_processed_event_is_not_applied_twice(
     again = await process(session, event_id, settings)
     assert again.status == "processed" and again.message is None
     assert (await event_row(session, event_id)).attempts == 1
+
+
+async def test_an_update_of_an_object_the_mirror_lacks_takes_every_value(
+    hook: httpx.AsyncClient, session: AsyncSession, settings: Settings
+) -> None:
+    # The `.new` was lost: the update must not create a debtor holding only its phone.
+    outcome = await process(session, await deliver(hook, fixture("debtor_update")), settings)
+
+    assert outcome.status == "processed"
+    debtor = await session.get(Debtor, 1001, populate_existing=True)
+    assert debtor is not None
+    assert (debtor.name, debtor.orgno, debtor.phone) == (
+        "A name Lime holds but did not change",
+        "556000-0000",
+        "0701112223",
+    )

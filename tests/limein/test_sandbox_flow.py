@@ -25,6 +25,7 @@ from billecta_gateway.limesandbox import LimeSandboxConfig
 from billecta_gateway.models import Debtor, LimePollMark, LimeWebhookEvent
 from billecta_gateway.queue import AfterCommit
 from billecta_gateway.webhooks.service import utcnow
+from tests.conftest import run_worker_burst
 from tests.limecrm.support import API_KEY, APPLICATION, LimeSandboxServer, serve_lime_sandbox
 from tests.limein.conftest import lime_settings
 
@@ -191,3 +192,47 @@ async def test_the_nightly_comparison_applies_deletes_polling_cannot_see(
     async with session_scope(committed_sessionmaker) as session:
         assert await session.get(Debtor, 999_001) is None
         assert await session.get(Debtor, kept["_id"]) is not None
+
+
+@pytest.mark.worker
+async def test_the_real_worker_applies_what_lime_delivered(
+    world: tuple[LimeSandboxServer, Settings, LimeConnector],
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Any,
+) -> None:
+    server, settings, lime = world
+    await subscriptions.subscribe(lime.client, settings, LimeSchema())
+    created = await lime.client.create_object("debtor", {"name": "Worker AB"})
+    await settle(server)
+
+    worker = await run_worker_burst(settings)
+
+    assert (worker.jobs_complete, worker.jobs_failed) == (1, 0)
+    async with session_scope(committed_sessionmaker) as session:
+        debtor = await session.get(Debtor, created["_id"])
+        assert debtor is not None and debtor.name == "Worker AB"
+        event = await session.scalar(select(LimeWebhookEvent))
+        assert event is not None and event.status == "processed"
+
+
+async def test_an_empty_list_from_lime_deletes_nothing(
+    world: tuple[LimeSandboxServer, Settings, LimeConnector],
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    _server, settings, lime = world
+    async with session_scope(committed_sessionmaker) as session:
+        session.add(Debtor(id=999_002, name="Still here"))
+
+    summary = await compare_ids(
+        committed_sessionmaker,
+        lime=lime,
+        schema=LimeSchema(),
+        settings=settings,
+        limetype="debtor",
+        now=utcnow(),
+        jobs=AfterCommit(),
+    )
+
+    assert summary.deleted == [] and "nothing deleted" in summary.kept[0]
+    async with session_scope(committed_sessionmaker) as session:
+        assert await session.get(Debtor, 999_002) is not None

@@ -256,6 +256,19 @@ async def compare_ids(
         if isinstance(obj.get("_id"), int):
             in_lime.add(int(obj["_id"]))
     summary = CompareSummary(limetype=limetype, in_lime=len(in_lime))
+    if mirrored and not in_lime:
+        # An API user who may not see this limetype also gets an empty list: never take that
+        # for "everything was deleted".
+        message = (
+            f"Lime lists no {limetype} while the mirror holds {len(mirrored)}: nothing deleted; "
+            "check the API user's access"
+        )
+        summary.kept.append(message)
+        async with session_scope(sessionmaker) as session:
+            await _log(
+                session, now=now, limetype=limetype, object_id=None, ok=False, message=message
+            )
+        return summary
     for object_id in sorted(mirrored - in_lime):
         try:
             async with session_scope(sessionmaker) as session:

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import InvalidInput
+from billecta_gateway.lime.read import resolve_alias
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.apply import (
     Applied,
@@ -100,6 +101,12 @@ async def _read_from_lime(work: _Work, limetype: str, object_id: int) -> Applied
     )
 
 
+async def _mirrored(work: _Work, limetype: str, object_id: int) -> bool:
+    model = work.schema.limetypes[limetype].model
+    target = await resolve_alias(work.session, limetype, object_id)
+    return await work.session.scalar(select(model.id).where(model.id == target)) is not None
+
+
 async def _apply_event(
     work: _Work, event: LimeWebhookEvent, *, fetch_missing: bool
 ) -> tuple[Applied, str]:
@@ -130,7 +137,8 @@ async def _apply_event(
         applied = await _read_from_lime(work, limetype, object_id)
         return applied, f"{label}: re-read from Lime ({applied.status})"
     values: dict[str, Any] = body.get("values") or {}
-    if action == "update":
+    if action == "update" and await _mirrored(work, limetype, object_id):
+        # Only what changed; an object the mirror lacks (its `.new` was lost) takes everything.
         original: dict[str, Any] = body.get("original_values") or {}
         values = {k: values[k] for k in original if k in values}
     for attempt in range(2):
