@@ -109,3 +109,48 @@ def test_at_most_two_webhook_secrets_and_they_are_redacted() -> None:
     assert {"s1x", "s2y"} <= set(settings.secret_values())
     with pytest.raises(ConfigurationError, match="PUBLIC_BASE_URL"):
         make_settings(lime_base_url="https://lime.test/app", lime_api_key="k", public_base_url="x")
+
+
+async def test_lime_status_prints_subscriptions_last_event_lag_and_inbox(
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    lime: Any,
+    settings: Settings,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from billecta_gateway.limecrm.commands import status_command, subscribe_command
+    from billecta_gateway.models import LimePollMark
+
+    printed: list[str] = []
+    assert await subscribe_command(settings, out=printed.append) == 0
+    assert printed[0] == (
+        "Receiver: http://gateway.test/limepkg-billecta-integration/lime-webhook-receiver"
+    )
+    assert printed[1].startswith("billecta-gateway (id 1): created, enabled, 52 events")
+    async with committed_sessionmaker() as session:
+        session.add(
+            LimeWebhookEvent(
+                dedupe_key="k:1", event_type="debtor.new", payload={}, status="processed"
+            )
+        )
+        session.add(
+            LimeWebhookEvent(dedupe_key="k:2", event_type="x", payload={}, status="invalid")
+        )
+        session.add(
+            LimePollMark(
+                limetype="debtor",
+                high_water=datetime.now(UTC) - timedelta(seconds=90),
+                last_polled_at=datetime.now(UTC),
+            )
+        )
+        await session.commit()
+
+    lines: list[str] = []
+    assert await status_command(settings, out=lines.append) == 0
+
+    text = "\n".join(lines)
+    assert "billecta-gateway (id 1): enabled, 52 events" in text
+    assert "billecta-gateway-system (id 2): enabled, 2 events" in text
+    assert "Last event received: x at " in text
+    assert "  debtor: 9" in text  # about 90 s of lag
+    assert "  processed: 1" in text and "  invalid: 1" in text and "  failed: 0" in text
