@@ -174,3 +174,16 @@ async def test_lime_unreachable_starts_degraded_and_checks_again(
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_a_slow_lime_does_not_hold_start_up_back(
+    engine: AsyncEngine, lime_server: LimeSandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from billecta_gateway.limecrm import schemacheck
+
+    monkeypatch.setattr(schemacheck, "FIRST_CHECK_SECONDS", 0.001)
+    task = await startup_check(lime_settings(lime_server), engine, LimeSchema())
+    assert task is not None and not task.done()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

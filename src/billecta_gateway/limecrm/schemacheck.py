@@ -31,6 +31,8 @@ logger = logging.getLogger("billecta_gateway.limecrm")
 # Limetypes the gateway creates objects of from Billecta data (written back in part 4).
 GATEWAY_CREATED = frozenset({"invoice", "payment", "debtcollection"})
 RECHECK_SECONDS = 60.0
+# A slow Lime must not hold start-up (and the Billecta receiver) back for its retries.
+FIRST_CHECK_SECONDS = 10.0
 
 
 @dataclass
@@ -131,7 +133,12 @@ async def startup_check(
     if connector is None:
         return None
     try:
-        result = await check_schema(connector.client, schema)
+        try:
+            result = await asyncio.wait_for(
+                check_schema(connector.client, schema), timeout=FIRST_CHECK_SECONDS
+            )
+        except TimeoutError:
+            result = SchemaCheck(checked=False, error=f"no answer within {FIRST_CHECK_SECONDS} s")
         refuse_on_mismatch(result)
     except BaseException:
         await connector.aclose()
