@@ -236,3 +236,30 @@ async def test_an_empty_list_from_lime_deletes_nothing(
     assert summary.deleted == [] and "nothing deleted" in summary.kept[0]
     async with session_scope(committed_sessionmaker) as session:
         assert await session.get(Debtor, 999_002) is not None
+
+
+async def test_a_limetype_lime_refuses_keeps_its_mark_and_the_poll_goes_on(
+    world: tuple[LimeSandboxServer, Settings, LimeConnector],
+    committed_sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Any,
+) -> None:
+    from billecta_gateway.limecrm.jobs import poll_lime_changes
+    from tests.webhooks.support import close_context, job_context
+
+    server, settings, lime = world
+    created = await lime.client.create_object("debtor", {"name": "Polled AB"})
+    await server.fault(kind="status", status=403, method="GET", path_contains="query/", count=1)
+    ctx = job_context(committed_sessionmaker, settings)
+    ctx["lime_schema"], ctx["lime"] = LimeSchema(), lime
+    try:
+        counts = await poll_lime_changes(ctx)
+    finally:
+        await close_context(ctx)
+
+    # The first limetype (creditor) was refused; debtor was still polled.
+    assert counts["creditor"] == -1 and counts["debtor"] == 1
+    async with session_scope(committed_sessionmaker) as session:
+        refused = await session.get(LimePollMark, "creditor")
+        assert refused is not None and refused.high_water is None
+        assert refused.last_error is not None and "403" in refused.last_error
+        assert await session.get(Debtor, created["_id"]) is not None

@@ -98,16 +98,23 @@ async def poll_lime_changes(ctx: WorkerContext) -> dict[str, int]:
     async with recorded_run(ctx["sessionmaker"], POLL_CRON, now=now):
         for limetype in ctx["lime_schema"].limetypes:
             jobs = AfterCommit()
-            summary = await poll.poll_limetype(
-                ctx["sessionmaker"],
-                lime=lime,
-                schema=ctx["lime_schema"],
-                settings=ctx["settings"],
-                limetype=limetype,
-                now=now,
-                jobs=jobs,
-            )
-            await jobs.flush(ctx["redis"])
+            try:
+                summary = await poll.poll_limetype(
+                    ctx["sessionmaker"],
+                    lime=lime,
+                    schema=ctx["lime_schema"],
+                    settings=ctx["settings"],
+                    limetype=limetype,
+                    now=now,
+                    jobs=jobs,
+                )
+            except LimeError as exc:
+                # One limetype Lime refuses (or an outage) must not stop the others.
+                await poll.record_poll_error(ctx["sessionmaker"], limetype, now=now, error=str(exc))
+                counts[limetype] = -1
+                continue
+            finally:
+                await jobs.flush(ctx["redis"])
             counts[limetype] = summary.applied
     return counts
 

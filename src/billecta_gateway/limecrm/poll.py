@@ -114,6 +114,31 @@ async def _store_mark(
     )
 
 
+async def record_poll_error(
+    sessionmaker: async_sessionmaker[AsyncSession], limetype: str, *, now: datetime, error: str
+) -> None:
+    """A poll of one limetype that Lime failed: its mark stays, the error is kept for
+    `lime status` and logged on the monitor."""
+    statement = pg_insert(LimePollMark).values(
+        limetype=limetype, last_polled_at=now, last_error=error[:_ERROR_LIMIT]
+    )
+    async with session_scope(sessionmaker) as session:
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[LimePollMark.limetype],
+                set_={"last_polled_at": now, "last_error": statement.excluded.last_error},
+            )
+        )
+        await _log(
+            session,
+            now=now,
+            limetype=limetype,
+            object_id=None,
+            ok=False,
+            message=f"the catch-up poll of {limetype} failed, its mark stays: {error}",
+        )
+
+
 async def poll_limetype(
     sessionmaker: async_sessionmaker[AsyncSession],
     *,
