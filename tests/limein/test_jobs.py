@@ -154,3 +154,34 @@ async def test_lime_status_prints_subscriptions_last_event_lag_and_inbox(
     assert "Last event received: x at " in text
     assert "  debtor: 9" in text  # about 90 s of lag
     assert "  processed: 1" in text and "  invalid: 1" in text and "  failed: 0" in text
+
+
+async def test_old_finished_deliveries_are_pruned_and_unfinished_ones_kept(
+    session: AsyncSession, lime_ctx: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import select
+
+    from billecta_gateway.limecrm.jobs import prune_lime_webhook_events
+
+    old = datetime.now(UTC) - timedelta(days=91)
+    for key, status in (("a", "processed"), ("b", "invalid"), ("c", "failed"), ("d", "pending")):
+        session.add(
+            LimeWebhookEvent(
+                dedupe_key=key, event_type="debtor.new", payload={}, status=status, received_at=old
+            )
+        )
+    session.add(
+        LimeWebhookEvent(dedupe_key="e", event_type="debtor.new", payload={}, status="processed")
+    )
+    await session.commit()
+
+    assert await prune_lime_webhook_events(lime_ctx) == {"deleted": 2}
+
+    left = (
+        await session.scalars(
+            select(LimeWebhookEvent.dedupe_key).order_by(LimeWebhookEvent.dedupe_key)
+        )
+    ).all()
+    assert left == ["c", "d", "e"]

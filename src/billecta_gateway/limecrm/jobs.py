@@ -8,6 +8,8 @@
 - `compare_lime_ids` (nightly): deletes polling cannot see.
 - `ensure_lime_subscriptions` (every 10 minutes, and after a system event): re-enable what Lime
   disabled, recorded on the monitor.
+- `prune_lime_webhook_events` (daily): processed, ignored and invalid deliveries older than
+  `WEBHOOK_RETENTION_DAYS`.
 
 Each does nothing while the connector is off (LIME_BASE_URL unset).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from arq import Retry, cron
@@ -30,7 +33,7 @@ from billecta_gateway.limecrm.errors import LimeError
 from billecta_gateway.models import LimeWebhookEvent
 from billecta_gateway.queue import AfterCommit, job_id
 from billecta_gateway.scheduled.runs import clock, log_run, recorded_run
-from billecta_gateway.webhooks.inbox import claim_due_events
+from billecta_gateway.webhooks.inbox import claim_due_events, prune_events
 
 if TYPE_CHECKING:
     from billecta_gateway.tasks.context import WorkerContext
@@ -44,6 +47,7 @@ COMPARE_CRON = "compare_lime_ids"
 ENABLE_CRON = "ensure_lime_subscriptions"
 POLL_JOB = "poll_lime_changes"
 ENABLE_JOB = "ensure_lime_subscriptions"
+PRUNE_CRON = "prune_lime_webhook_events"
 
 
 def lime_of(ctx: WorkerContext | Mapping[str, Any]) -> LimeConnector | None:
@@ -167,6 +171,20 @@ async def ensure_lime_subscriptions(ctx: WorkerContext) -> list[str]:
     return [f"{s.name}:{s.action}" for s in states]
 
 
+async def prune_lime_webhook_events(ctx: WorkerContext) -> dict[str, int]:
+    """Daily: delete processed, ignored and invalid Lime deliveries past the retention."""
+    now = clock(ctx)
+    days = ctx["settings"].webhook_retention_days
+    async with session_scope(ctx["sessionmaker"]) as session:
+        deleted = await prune_events(
+            session,
+            before=now - timedelta(days=days),
+            model=LimeWebhookEvent,
+            statuses=("processed", "ignored", "invalid"),
+        )
+    return {"deleted": deleted}
+
+
 def _f(job: Any, **options: Any) -> Function:
     return func(job, **options)
 
@@ -177,6 +195,7 @@ LIME_FUNCTIONS: list[Function] = [
     _f(poll_lime_changes, timeout=1800),
     _f(compare_lime_ids, timeout=3600),
     _f(ensure_lime_subscriptions, timeout=120),
+    _f(prune_lime_webhook_events, timeout=600),
 ]
 
 
@@ -204,6 +223,14 @@ def lime_cron_jobs(poll_interval_minutes: int) -> list[CronJob]:
             hour={2},
             minute={30},
             timeout=3600,
+            unique=True,
+        ),
+        cron(
+            prune_lime_webhook_events,  # type: ignore[arg-type]
+            name=f"cron:{PRUNE_CRON}",
+            hour={4},
+            minute={45},
+            timeout=600,
             unique=True,
         ),
         cron(

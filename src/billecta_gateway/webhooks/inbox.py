@@ -62,23 +62,30 @@ async def claim_due_events(
     return sorted((int(i), int(a)) for i, a in rows)
 
 
-async def prune_events(session: AsyncSession, *, before: datetime) -> int:
-    """Delete processed (and ignored) events older than `before`, in chunks; answers how many."""
+async def prune_events(
+    session: AsyncSession,
+    *,
+    before: datetime,
+    model: Any = WebhookEvent,
+    statuses: Sequence[str] = PRUNABLE,
+) -> int:
+    """Delete processed (and ignored) events older than `before`, in chunks; answers how many.
+    `model` is the inbox table (the Lime inbox has the same columns)."""
     total = 0
     while True:
         chunk = (
-            select(WebhookEvent.id)
+            select(model.id)
             .where(
-                WebhookEvent.status.in_(PRUNABLE),
-                func.coalesce(WebhookEvent.processed_at, WebhookEvent.received_at) < before,
+                model.status.in_(statuses),
+                func.coalesce(model.processed_at, model.received_at) < before,
             )
             .limit(_PRUNE_CHUNK)
             .scalar_subquery()
         )
         result = await session.execute(
-            delete(WebhookEvent)
-            .where(WebhookEvent.id.in_(chunk))
-            .returning(WebhookEvent.id)
+            delete(model)
+            .where(model.id.in_(chunk))
+            .returning(model.id)
             .execution_options(synchronize_session=False)
         )
         deleted = len(result.all())
