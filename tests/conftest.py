@@ -197,7 +197,7 @@ TABLES_TO_CLEAN = (
     "creditordebtor, debtor, company, person, creditor, integration_monitor_log, "
     "integration_monitor_batch, webhook_event_object, webhook_event, document, audit, "
     "idempotency_record, object_alias, tombstone, cron_run, billecta_binding, "
-    "uncertain_operation, credit_note_use"
+    "uncertain_operation, credit_note_use, lime_webhook_event, lime_object_stamp, lime_poll_mark"
 )
 
 

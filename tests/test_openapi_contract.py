@@ -16,7 +16,10 @@ PREFIX = "/limepkg-billecta-integration"
 # Routes anyone may call: probes (the docs themselves are not operations).
 OPEN_OPERATIONS = {"healthz", "readyz"}
 # Routes authenticated by their caller's own means instead of the Lime key.
-OWN_AUTHENTICATION = {"receive_billecta_webhook": [{"billectaWebhookKey": []}]}
+OWN_AUTHENTICATION = {
+    "receive_billecta_webhook": [{"billectaWebhookKey": []}],
+    "receive_lime_webhook": [{"limeWebhookSignature": []}],
+}
 # Routes that touch neither the database, Redis nor Billecta, so they cannot answer 503.
 NO_BACKEND = {"healthz", "readyz", "report_configs"}
 
@@ -62,6 +65,7 @@ OPERATION_IDS = {
     "read_webhook_event",
     "readyz",
     "receive_billecta_webhook",
+    "receive_lime_webhook",
     "register_manual_payment",
     "register_writeoff_payment",
     "replay_webhook_event",
@@ -197,6 +201,10 @@ def test_every_operation_documents_its_common_errors_and_headers(document: dict[
         if name == "receive_billecta_webhook":
             # Billecta's receiver answers a body it cannot read with 400 (DESIGN §3.7).
             assert "400" in responses, where
+        elif name == "receive_lime_webhook":
+            # Lime's receiver stores an unreadable delivery `invalid` and answers 200: with Lime's
+            # defaults one refused message disables the whole subscription.
+            assert "invalid" in str(responses["200"]) or "invalid" in operation["description"]
         elif "requestBody" in operation:
             codes = {s for s, r in responses.items() if "ValidationErrorBody" in str(r)}
             assert codes, f"{where} does not document its answer to a body that is not JSON"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,15 @@ def render_openapi() -> str:
     return json.dumps(openapi_document(), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
 
 
+_NO_SCHEMA_CHECK = "start without checking Lime's schema against the gateway's (connector on)"
+
+
 def cmd_api(args: argparse.Namespace) -> None:
     import uvicorn
 
     from billecta_gateway.main import create_app
 
+    _skip_schema_check(args)
     settings = _settings()  # a configuration error stops start-up here, once
     if args.workers > 1:
         # Each worker process builds its app from the same environment.
@@ -75,7 +80,14 @@ def cmd_worker(args: argparse.Namespace) -> None:
         raise SystemExit(status)
     from billecta_gateway.worker import run_worker
 
+    _skip_schema_check(args)
     run_worker(_settings(), burst=args.burst, queue=args.queue)
+
+
+def _skip_schema_check(args: argparse.Namespace) -> None:
+    """`--no-schema-check`: through the environment, so every uvicorn worker process sees it."""
+    if getattr(args, "no_schema_check", False):
+        os.environ["LIME_SCHEMA_CHECK"] = "false"
 
 
 def migrate(database_url: str, revision: str = "head") -> None:
@@ -250,6 +262,22 @@ def cmd_lime_check(args: argparse.Namespace) -> None:
     raise SystemExit(asyncio.run(check_lime(_settings(), limetypes=args.limetype or None)))
 
 
+def cmd_lime_subscribe(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.limecrm.commands import subscribe_command
+
+    raise SystemExit(asyncio.run(subscribe_command(_settings())))
+
+
+def cmd_lime_status(args: argparse.Namespace) -> None:
+    import asyncio
+
+    from billecta_gateway.limecrm.commands import status_command
+
+    raise SystemExit(asyncio.run(status_command(_settings())))
+
+
 def cmd_lime_sandbox(args: argparse.Namespace) -> None:
     from billecta_gateway.limesandbox.config import LimeSandboxConfig
     from billecta_gateway.limesandbox.server import run_lime_sandbox
@@ -281,6 +309,16 @@ def add_lime_commands(sub: Any) -> None:
         "--limetype", action="append", default=[], help="check only this limetype (repeatable)"
     )
     check.set_defaults(func=cmd_lime_check)
+    lime_sub.add_parser(
+        "subscribe",
+        help="create or update the gateway's two webhook subscriptions in Lime "
+        "(PUBLIC_BASE_URL, LIME_WEBHOOK_SECRET)",
+    ).set_defaults(func=cmd_lime_subscribe)
+    lime_sub.add_parser(
+        "status",
+        help="the subscriptions, the last event received, the poll lag per limetype and the "
+        "Lime inbox by status",
+    ).set_defaults(func=cmd_lime_status)
 
     sandbox = sub.add_parser(
         "lime-sandbox", help="serve the stateful Lime CRM sandbox (LIME_SANDBOX_* env)"
@@ -307,6 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="API processes sharing the port (the webhook receiver is CPU-bound: one per core)",
     )
+    api.add_argument("--no-schema-check", action="store_true", help=_NO_SCHEMA_CHECK)
     api.set_defaults(func=cmd_api)
 
     worker = sub.add_parser("worker", help="run the arq worker with its crons")
@@ -324,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         help="serve both queues (default), only per-object jobs, or only long jobs",
     )
+    worker.add_argument("--no-schema-check", action="store_true", help=_NO_SCHEMA_CHECK)
     worker.set_defaults(func=cmd_worker)
 
     mig = sub.add_parser("migrate", help="apply database migrations (DATABASE_URL)")

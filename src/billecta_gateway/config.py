@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     lime_rate_limit: float = Field(default=9.0, gt=0)
     lime_interactive_reserved: float = Field(default=2.0, ge=0)
     lime_timeout: float = Field(default=30.0, gt=0)
+    # Lime's webhook deliveries (issue 18): the subscription secret (two during a rotation),
+    # the gateway's public URL Lime delivers to, and the catch-up poll.
+    lime_webhook_secret: SecretCsvList = Field(default_factory=list)
+    public_base_url: str | None = None
+    lime_poll_interval_minutes: int = Field(default=5, ge=1, le=60)
+    lime_poll_overlap_minutes: int = Field(default=10, ge=0)
+    lime_relation_wait_seconds: int = Field(default=120, ge=0)
+    # The start-up check of Lime's schema (`--no-schema-check` turns it off).
+    lime_schema_check: bool = True
 
     business_timezone: str = "Europe/Stockholm"
     webhook_retention_days: int = Field(default=90, ge=1)
@@ -92,7 +101,12 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "console"
 
     @field_validator(
-        "lime_api_keys", "webhook_api_key", "cors_allowed_origins", "sync_on_change", mode="before"
+        "lime_api_keys",
+        "webhook_api_key",
+        "lime_webhook_secret",
+        "cors_allowed_origins",
+        "sync_on_change",
+        mode="before",
     )
     @classmethod
     def _csv(cls, value: Any) -> Any:
@@ -169,6 +183,12 @@ class Settings(BaseSettings):
             raise ConfigurationError(
                 "LIME_INTERACTIVE_RESERVED must be smaller than LIME_RATE_LIMIT"
             )
+        if len([s for s in self.lime_webhook_secret if s.get_secret_value()]) > 2:
+            raise ConfigurationError(
+                "LIME_WEBHOOK_SECRET accepts at most two comma-separated secrets"
+            )
+        if self.public_base_url and not self.public_base_url.startswith(("https://", "http://")):
+            raise ConfigurationError("PUBLIC_BASE_URL must start with https:// (or http://)")
 
     @property
     def lime_enabled(self) -> bool:
@@ -187,7 +207,10 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, for log redaction."""
-        values = [k.get_secret_value() for k in (*self.lime_api_keys, *self.webhook_api_key)]
+        values = [
+            k.get_secret_value()
+            for k in (*self.lime_api_keys, *self.webhook_api_key, *self.lime_webhook_secret)
+        ]
         if self.lime_api_key:
             values.append(self.lime_api_key.get_secret_value())
         if self.billecta_authentication:

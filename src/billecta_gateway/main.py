@@ -22,6 +22,7 @@ from billecta_gateway.input_guard import refuse_unstorable_input
 from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
+from billecta_gateway.limecrm.schemacheck import startup_check
 from billecta_gateway.logs import configure_logging
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import (
@@ -81,9 +82,13 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
         app.state.binding_lock = asyncio.Lock()
         app.state.queue = create_queue(settings)
         app.state.intake = await Intake.open(engine, max_size=settings.database_pool_size)
+        # A Lime schema mismatch refuses start-up; Lime unreachable re-checks in the background.
+        schema_recheck = await startup_check(settings, engine, lime_schema)
         try:
             yield
         finally:
+            if schema_recheck is not None:
+                schema_recheck.cancel()
             await app.state.billecta.aclose()
             await close_queue(app.state.queue)
             await app.state.intake.close()

@@ -21,6 +21,8 @@ class PendingJob:
     args: tuple[Any, ...]
     job_id: str | None
     defer_by: float | None = None
+    # None: the pool's default queue (the object worker's).
+    queue_name: str | None = None
 
 
 @dataclass
@@ -35,9 +37,14 @@ class AfterCommit:
     jobs: list[PendingJob] = field(default_factory=list)
 
     def add(
-        self, function: str, *args: Any, job_id: str | None = None, defer_by: float | None = None
+        self,
+        function: str,
+        *args: Any,
+        job_id: str | None = None,
+        defer_by: float | None = None,
+        queue_name: str | None = None,
     ) -> None:
-        self.jobs.append(PendingJob(function, args, job_id, defer_by))
+        self.jobs.append(PendingJob(function, args, job_id, defer_by, queue_name))
 
     async def flush(self, queue: ArqRedis) -> int:
         """Enqueue every pending job; returns how many reached Redis."""
@@ -46,7 +53,11 @@ class AfterCommit:
         try:
             for job in jobs:
                 await queue.enqueue_job(
-                    job.function, *job.args, _job_id=job.job_id, _defer_by=job.defer_by
+                    job.function,
+                    *job.args,
+                    _job_id=job.job_id,
+                    _defer_by=job.defer_by,
+                    _queue_name=job.queue_name,
                 )
                 sent += 1
         except (RedisError, OSError) as exc:

@@ -14,6 +14,7 @@ from billecta_gateway.invoices.credit_router import router as credit_router
 from billecta_gateway.invoices.router import router as invoices_router
 from billecta_gateway.invoices.state_router import router as invoice_states_router
 from billecta_gateway.lime.router import router as lime_router
+from billecta_gateway.limecrm.receiver import router as lime_receiver_router
 from billecta_gateway.monitor.router import router as monitor_router
 from billecta_gateway.orders.router import router as orders_router
 from billecta_gateway.payments.router import router as payments_router
@@ -42,5 +43,5 @@ LIME_ROUTERS: list[APIRouter] = [
     webhooks_router,
 ]
 
-# Authenticated by the webhook header itself.
-OPEN_ROUTERS: list[APIRouter] = [receiver_router]
+# Authenticated by the webhook header itself (Billecta) or by its signature (Lime).
+OPEN_ROUTERS: list[APIRouter] = [receiver_router, lime_receiver_router]

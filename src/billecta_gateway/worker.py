@@ -39,6 +39,14 @@ from billecta_gateway.invoices.refresh import (
 from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
+from billecta_gateway.limecrm.connect import open_lime
+from billecta_gateway.limecrm.jobs import (
+    LIME_LONG_FUNCTIONS,
+    LIME_OBJECT_CRON_JOBS,
+    LIME_OBJECT_FUNCTIONS,
+    lime_long_cron_jobs,
+)
+from billecta_gateway.limecrm.schemacheck import startup_check
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
 from billecta_gateway.monitor import service as monitor
@@ -105,6 +113,7 @@ def object_functions(settings: Settings | None = None) -> list[Function | Worker
         ),
         *task_functions(settings),
         *WEBHOOK_FUNCTIONS,
+        *LIME_OBJECT_FUNCTIONS,
     ]
 
 
@@ -112,6 +121,7 @@ LONG_WORKER_FUNCTIONS: list[Function | WorkerCoroutine] = [
     func(finish_running_imb_nightly, timeout=600),  # type: ignore[arg-type]
     func(purge_idempotency_records, timeout=300),  # type: ignore[arg-type]
     *LONG_FUNCTIONS,
+    *LIME_LONG_FUNCTIONS,
 ]
 FUNCTIONS: list[Function | WorkerCoroutine] = [*object_functions(), *LONG_WORKER_FUNCTIONS]
 
@@ -127,6 +137,7 @@ OBJECT_CRON_JOBS = [
     ),
     *TASK_CRON_JOBS,
     *WEBHOOK_CRON_JOBS,
+    *LIME_OBJECT_CRON_JOBS,
 ]
 LONG_WORKER_CRON_JOBS = [
     cron(
@@ -191,6 +202,9 @@ def _startup(settings: Settings, *, watch_sentinel: bool = False, interval: floa
         # A mapping naming a field that does not exist stops the worker at start-up.
         ctx["lime_schema"] = LimeSchema.load(settings.lime_schema_file)
         ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
+        # None while LIME_BASE_URL is unset: the Lime jobs then do nothing.
+        ctx["lime"] = open_lime(settings, engine, role="worker", schema=ctx["lime_schema"])
+        ctx["lime_schema_recheck"] = await startup_check(settings, engine, ctx["lime_schema"])
         # Another Billecta than the database's stops the worker here (binding/service.py).
         await bind_process(ctx["sessionmaker"], ctx["billecta"])
         if watch_sentinel:
@@ -206,6 +220,10 @@ async def _on_shutdown(ctx: dict[str, Any]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+    if ctx.get("lime_schema_recheck") is not None:
+        ctx["lime_schema_recheck"].cancel()
+    if ctx.get("lime") is not None:
+        await ctx["lime"].aclose()
     if "billecta" in ctx:
         await ctx["billecta"].aclose()
     if "engine" in ctx:
@@ -245,10 +263,12 @@ def create_worker(
     one_queue = settings.arq_long_queue_name == settings.arq_queue_name
     watch = not long and not burst and sentinel_interval > 0
     functions = LONG_WORKER_FUNCTIONS if long else object_functions(settings)
-    crons = LONG_WORKER_CRON_JOBS if long else OBJECT_CRON_JOBS
+    # The Lime poll's schedule depends on LIME_POLL_INTERVAL_MINUTES.
+    long_crons = [*LONG_WORKER_CRON_JOBS, *lime_long_cron_jobs(settings.lime_poll_interval_minutes)]
+    crons = long_crons if long else OBJECT_CRON_JOBS
     if one_queue and not long:
         functions = [*functions, *LONG_WORKER_FUNCTIONS]
-        crons = [*crons, *LONG_WORKER_CRON_JOBS]
+        crons = [*crons, *long_crons]
     options: dict[str, Any] = {
         "functions": functions,
         "cron_jobs": crons,

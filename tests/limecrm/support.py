@@ -68,9 +68,12 @@ class LimeSandboxServer:
 
 
 @contextlib.asynccontextmanager
-async def serve_lime_sandbox(config: LimeSandboxConfig) -> AsyncIterator[LimeSandboxServer]:
-    """Serve a Lime sandbox on a free port until the block ends."""
-    app = create_lime_sandbox_app(config)
+async def serve_lime_sandbox(
+    config: LimeSandboxConfig, *, webhook_transport: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[LimeSandboxServer]:
+    """Serve a Lime sandbox on a free port until the block ends (its webhook deliveries go
+    through `webhook_transport` when given, e.g. to a gateway app in the test)."""
+    app = create_lime_sandbox_app(config, webhook_transport=webhook_transport)
     sock = listening_socket()
     server = _Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
     task = asyncio.create_task(server.serve(sockets=[sock]))

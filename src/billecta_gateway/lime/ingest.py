@@ -12,10 +12,14 @@ Rules (DESIGN §3.4):
   written for the old id: it is the same object, and a consumer must not delete it.
 - A PUT that changes nothing writes nothing, so Lime echoing an object back makes no change in
   the feed and triggers no sync.
+- Lime's value shapes are accepted everywhere (`limecrm.shapes`); Lime-sourced data (webhooks,
+  REST reads: `lime_sourced=True`) also drops unmirrored and gateway-owned properties, and a
+  Lime-sourced delete applies what a hook would refuse, reporting the refusal.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
@@ -32,6 +36,7 @@ from billecta_gateway.lime import counters
 from billecta_gateway.lime.hooks import DeleteContext, ObjectHooks, UpsertContext, hooks
 from billecta_gateway.lime.read import limetype_spec, resolve_alias, serialize
 from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec, PropertySpec
+from billecta_gateway.limecrm.shapes import normalise
 from billecta_gateway.models import (
     GATEWAY_ID_START,
     LIMETYPES,
@@ -385,6 +390,7 @@ async def upsert_object(
     body: dict[str, Any],
     jobs: AfterCommit,
     registry: ObjectHooks = hooks,
+    lime_sourced: bool = False,
 ) -> UpsertResult:
     """Create or merge-update one object pushed by Lime, adopting a gateway-created twin.
 
@@ -393,6 +399,7 @@ async def upsert_object(
     """
     spec = limetype_spec(schema, limetype)
     context = partial(UpsertContext, session, settings, schema, spec, jobs=jobs)
+    body = normalise(spec, body, settings.timezone, lime_sourced=lime_sourced)
     parsed, errors = parse_body(spec, object_id, body)
     target_id = await resolve_alias(session, limetype, object_id)
     errors += await _check_relations(session, spec, parsed)
@@ -463,11 +470,13 @@ async def delete_object(
     object_id: int,
     jobs: AfterCommit,
     registry: ObjectHooks = hooks,
+    on_refused: Callable[[Conflict], None] | None = None,
 ) -> int:
     """Delete one object from the mirror (never in Billecta); returns the id it had.
 
     The before-delete hooks run first and may refuse; an object others refer to is a 409. The
-    tombstone the change feed reports is written by a trigger.
+    tombstone the change feed reports is written by a trigger. With `on_refused` (a delete Lime
+    has already made), a hook's refusal is handed to it and the delete goes ahead.
     """
     spec = limetype_spec(schema, limetype)
     target_id = await resolve_alias(session, limetype, object_id)
@@ -477,7 +486,12 @@ async def delete_object(
     ctx = DeleteContext(
         session=session, settings=settings, schema=schema, spec=spec, obj=obj, jobs=jobs
     )
-    await registry.run_before_delete(ctx)
+    try:
+        await registry.run_before_delete(ctx)
+    except Conflict as refusal:
+        if on_refused is None:
+            raise
+        on_refused(refusal)
     await counters.bump_parents(session, obj)
     try:
         async with session.begin_nested():

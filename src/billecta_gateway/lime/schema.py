@@ -34,6 +34,8 @@ SYSTEM_COLUMNS = frozenset(
     {"id", "custom", "change_no", "sync_counter", "upserted_counter", "created_at", "updated_at"}
 )
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Per-limetype keys naming the customer's Lime limetype, properties and option keys.
+LIME_NAME_KEYS = frozenset({"lime_limetype", "lime_names", "lime_options"})
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,7 @@ class LimeSchema:
 
     def __init__(self, custom: dict[str, Any] | None = None) -> None:
         self.limetypes: dict[str, LimetypeSpec] = {}
+        self.lime_names: dict[str, dict[str, Any]] = {}
         custom = custom or {}
         unknown = set(custom) - set(LIMETYPES)
         if unknown:
@@ -239,10 +242,13 @@ class LimeSchema:
                 if column.key not in SYSTEM_COLUMNS:
                     props[column.key] = _builtin_spec(column)
             section = custom.get(name, {})
-            if not isinstance(section, dict) or set(section) - {"custom"}:
+            if not isinstance(section, dict) or set(section) - {"custom"} - LIME_NAME_KEYS:
                 raise ConfigurationError(
-                    f"LIME_SCHEMA_FILE [{name}] may only hold a `custom` table of properties"
+                    f"LIME_SCHEMA_FILE [{name}] may only hold a `custom` table of properties "
+                    "and the Lime names (lime_limetype, lime_names, lime_options)"
                 )
+            # Read by the Lime connector (`limecrm.names`), which validates them.
+            self.lime_names[name] = {k: section[k] for k in LIME_NAME_KEYS & set(section)}
             for prop, declaration in section.get("custom", {}).items():
                 if prop in props or prop in SYSTEM_COLUMNS:
                     raise ConfigurationError(

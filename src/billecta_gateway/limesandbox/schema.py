@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from billecta_gateway.lime.schema import LimeSchema
+from billecta_gateway.limecrm.names import names_of
 
 _TYPES = {
     "integer": "integer",
@@ -75,25 +76,32 @@ class SandboxLimetype:
 
 
 def build_limetypes(schema: LimeSchema) -> dict[str, SandboxLimetype]:
-    """Every mirrored limetype (plus ``document``) with Lime property types."""
+    """Every mirrored limetype (plus ``document``) with Lime property types, under the Lime
+    names the schema file gives (`limecrm.names`), as a customer's Lime would have them."""
     types: dict[str, SandboxLimetype] = {}
+    lime_names = names_of(schema)
     for spec in schema.limetypes.values():
-        limetype = SandboxLimetype(spec.name)
+        names = lime_names.of(spec.name)
+        limetype = SandboxLimetype(names.lime)
         for prop in spec.properties.values():
-            if prop.kind == "json":
-                continue  # gateway-internal, not a Lime property
+            lime_name = names.lime_property(prop.name)
+            if prop.kind == "json" or lime_name is None:
+                continue  # gateway-internal, or not in this Lime
             if prop.kind == "string":
                 kind = "text" if prop.max_length is None else "string"
             else:
                 kind = _TYPES[prop.kind]
-            limetype.properties[prop.name] = SandboxProperty(
-                name=prop.name,
+            keys = names.options.get(prop.name, {})
+            limetype.properties[lime_name] = SandboxProperty(
+                name=lime_name,
                 type=kind,
                 length=prop.max_length if kind == "string" else None,
-                options=["empty", *prop.options] if kind == "option" else [],
-                related=prop.relation,
+                options=["empty", *(keys.get(k, k) for k in prop.options)]
+                if kind == "option"
+                else [],
+                related=lime_names.lime_limetype(prop.relation) if prop.relation else None,
             )
-        types[spec.name] = limetype
+        types[names.lime] = limetype
     document = SandboxLimetype("document")
     document.properties["comment"] = SandboxProperty("comment", "string", length=255)
     document.properties["document"] = SandboxProperty("document", "file")

@@ -18,7 +18,13 @@ from billecta_gateway.models.lime import (
     Payment,
     Person,
 )
-from billecta_gateway.models.limecrm import LimeRateBucket, LimeRateProcess
+from billecta_gateway.models.limecrm import (
+    LimeObjectStamp,
+    LimePollMark,
+    LimeRateBucket,
+    LimeRateProcess,
+    LimeWebhookEvent,
+)
 from billecta_gateway.models.money import CreditNoteUse, UncertainOperation
 from billecta_gateway.models.system import (
     AuditRecord,
@@ -59,8 +65,11 @@ __all__ = [
     "IntegrationMonitorLog",
     "Invoice",
     "LimeObject",
+    "LimeObjectStamp",
+    "LimePollMark",
     "LimeRateBucket",
     "LimeRateProcess",
+    "LimeWebhookEvent",
     "ObjectAlias",
     "Order",
     "OrderRow",

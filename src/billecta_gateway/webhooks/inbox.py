@@ -22,62 +22,70 @@ _PRUNE_CHUNK = 5_000
 # The inbox cron
 
 
-def _due(now: datetime) -> Any:
+def _due(now: datetime, model: Any) -> Any:
     """Unprocessed events whose attempt is due and whose message is not (recently) queued."""
     return and_(
-        WebhookEvent.status.in_(UNPROCESSED),
-        or_(WebhookEvent.next_attempt_at.is_(None), WebhookEvent.next_attempt_at <= now),
+        model.status.in_(UNPROCESSED),
+        or_(model.next_attempt_at.is_(None), model.next_attempt_at <= now),
         or_(
-            WebhookEvent.enqueued_at.is_(None),
-            WebhookEvent.enqueued_at < now - REDRIVE_AFTER,
-            WebhookEvent.enqueued_at < WebhookEvent.next_attempt_at,
+            model.enqueued_at.is_(None),
+            model.enqueued_at < now - REDRIVE_AFTER,
+            model.enqueued_at < model.next_attempt_at,
         ),
     )
 
 
 async def claim_due_events(
-    session: AsyncSession, *, now: datetime, limit: int = 1_000
+    session: AsyncSession, *, now: datetime, limit: int = 1_000, model: Any = WebhookEvent
 ) -> list[tuple[int, int]]:
     """Mark due events enqueued and answer their (id, attempts) to enqueue after the commit.
 
     Covers pending events whose next attempt has come and stored events never enqueued
-    (Redis was down at intake, or the message was lost).
+    (Redis was down at intake, or the message was lost). `model` is the inbox table: the
+    Billecta inbox by default, or the Lime inbox (same columns).
     """
     due = (
-        select(WebhookEvent.id)
-        .where(_due(now))
-        .order_by(func.coalesce(WebhookEvent.next_attempt_at, WebhookEvent.received_at))
+        select(model.id)
+        .where(_due(now, model))
+        .order_by(func.coalesce(model.next_attempt_at, model.received_at))
         .limit(limit)
         .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     rows = await session.execute(
-        update(WebhookEvent)
-        .where(WebhookEvent.id.in_(due))
+        update(model)
+        .where(model.id.in_(due))
         .values(enqueued_at=now)
-        .returning(WebhookEvent.id, WebhookEvent.attempts)
+        .returning(model.id, model.attempts)
         .execution_options(synchronize_session=False)
     )
     return sorted((int(i), int(a)) for i, a in rows)
 
 
-async def prune_events(session: AsyncSession, *, before: datetime) -> int:
-    """Delete processed (and ignored) events older than `before`, in chunks; answers how many."""
+async def prune_events(
+    session: AsyncSession,
+    *,
+    before: datetime,
+    model: Any = WebhookEvent,
+    statuses: Sequence[str] = PRUNABLE,
+) -> int:
+    """Delete processed (and ignored) events older than `before`, in chunks; answers how many.
+    `model` is the inbox table (the Lime inbox has the same columns)."""
     total = 0
     while True:
         chunk = (
-            select(WebhookEvent.id)
+            select(model.id)
             .where(
-                WebhookEvent.status.in_(PRUNABLE),
-                func.coalesce(WebhookEvent.processed_at, WebhookEvent.received_at) < before,
+                model.status.in_(statuses),
+                func.coalesce(model.processed_at, model.received_at) < before,
             )
             .limit(_PRUNE_CHUNK)
             .scalar_subquery()
         )
         result = await session.execute(
-            delete(WebhookEvent)
-            .where(WebhookEvent.id.in_(chunk))
-            .returning(WebhookEvent.id)
+            delete(model)
+            .where(model.id.in_(chunk))
+            .returning(model.id)
             .execution_options(synchronize_session=False)
         )
         deleted = len(result.all())

@@ -77,16 +77,25 @@ class Intake:
         """Insert a delivery under its dedupe key (committed on return); an earlier delivery of
         the same event is answered as a duplicate."""
         params = service.insert_params(parsed)
+        row, duplicate = await self.insert_or_existing(
+            service.INSERT_ON_DRIVER, service.EXISTING_ON_DRIVER, params
+        )
+        return service.stored_row(row, duplicate=duplicate)
+
+    async def insert_or_existing(
+        self,
+        insert: service.DriverStatement,
+        existing: service.DriverStatement,
+        params: dict[str, Any],
+    ) -> tuple[Any, bool]:
+        """Run an `INSERT ... ON CONFLICT DO NOTHING RETURNING` (committed on return); when it
+        inserted nothing, the row already stored under the same key. Answers (row, duplicate);
+        the Lime inbox stores its deliveries through this too."""
         async with self._acquire() as conn:
-            row: Any = await conn.fetchrow(
-                service.INSERT_ON_DRIVER.sql, *service.INSERT_ON_DRIVER.args(params)
-            )
+            row: Any = await conn.fetchrow(insert.sql, *insert.args(params))
             if row is not None:
-                return service.stored_row(row, duplicate=False)
-            existing = await conn.fetchrow(
-                service.EXISTING_ON_DRIVER.sql, *service.EXISTING_ON_DRIVER.args(params)
-            )
-        return service.stored_row(existing, duplicate=True)
+                return row, False
+            return await conn.fetchrow(existing.sql, *existing.args(params)), True
 
     async def forget_enqueue(self, event_id: int) -> None:
         """Clear the enqueue mark of an event whose message never reached Redis, so the inbox
