@@ -44,10 +44,19 @@ def test_the_worker_lists_the_lime_jobs_and_crons(settings: Settings) -> None:
         "compare_lime_ids",
         "ensure_lime_subscriptions",
     } <= names
-    worker = create_worker(make_settings(lime_poll_interval_minutes=15), burst=True)
-    crons = {c.name: c for c in worker.cron_jobs}
-    assert crons["cron:poll_lime_changes"].minute == {0, 15, 30, 45}
-    assert {"cron:enqueue_lime_webhook_events", "cron:compare_lime_ids"} <= set(crons)
+    settings = make_settings(lime_poll_interval_minutes=15)
+    # Per-delivery work beside the object jobs; the poll, the comparison and the prune run long.
+    objects = create_worker(settings, burst=True, queue="object")
+    long = create_worker(settings, burst=True, queue="long")
+    object_crons = {c.name for c in objects.cron_jobs}
+    long_crons = {c.name: c for c in long.cron_jobs}
+    assert {"cron:enqueue_lime_webhook_events", "cron:ensure_lime_subscriptions"} <= object_crons
+    assert not any(
+        name.startswith(("cron:poll_lime", "cron:compare_lime")) for name in object_crons
+    )
+    assert long_crons["cron:poll_lime_changes"].minute == {0, 15, 30, 45}
+    assert "cron:compare_lime_ids" in long_crons
+    assert "poll_lime_changes" in long.functions and "poll_lime_changes" not in objects.functions
     assert not any(c.name.startswith("cron:poll_lime") for c in CRON_JOBS)
 
 
@@ -79,10 +88,12 @@ async def test_a_system_event_queues_the_subscriptions_check_and_a_poll(
 
     assert await process_lime_webhook_event(lime_ctx, event_id) == "processed"
 
-    queued = {
-        j.function for j in await redis.queued_jobs(queue_name=make_settings().arq_queue_name)
-    }
-    assert {"ensure_lime_subscriptions", "poll_lime_changes"} <= queued
+    settings = make_settings()
+    objects = {j.function for j in await redis.queued_jobs(queue_name=settings.arq_queue_name)}
+    long = {j.function for j in await redis.queued_jobs(queue_name=settings.arq_long_queue_name)}
+    assert "ensure_lime_subscriptions" in objects
+    # The poll runs long: it is queued for the long-job worker.
+    assert "poll_lime_changes" in long and "poll_lime_changes" not in objects
 
 
 async def test_without_the_connector_the_lime_crons_do_nothing(lime_ctx: Any) -> None:
