@@ -20,8 +20,7 @@ Rules (DESIGN §3.4):
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from decimal import Decimal
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -33,9 +32,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from billecta_gateway.config import Settings
 from billecta_gateway.errors import Conflict, InvalidInput, NotFound
 from billecta_gateway.lime import counters
+from billecta_gateway.lime.body import (
+    ParsedBody,
+    column_default,
+    parse_body,
+    property_error,
+    raise_if_invalid,
+)
 from billecta_gateway.lime.hooks import DeleteContext, ObjectHooks, UpsertContext, hooks
 from billecta_gateway.lime.read import limetype_spec, resolve_alias, serialize
-from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec, PropertySpec
+from billecta_gateway.lime.schema import LimeSchema, LimetypeSpec
 from billecta_gateway.limecrm.shapes import normalise
 from billecta_gateway.models import (
     GATEWAY_ID_START,
@@ -53,31 +59,10 @@ ADOPTION_KEYS: dict[str, tuple[str, ...]] = {
     "debtcollection": ("actionpublicid",),
     "payment": ("paymentreferenceid", "actionpublicid"),
 }
-META_KEYS = frozenset({"_id", "_limetype", "_timestamp"})
 FK_VIOLATION = "23503"
 UNIQUE_VIOLATION = "23505"
 # How often a PUT re-reads a row that concurrent requests keep creating and deleting.
 _MAX_ATTEMPTS = 3
-
-
-def _error(prop: str, message: str, kind: str, where: str = "body") -> dict[str, Any]:
-    return {"loc": [where, prop], "field": prop, "message": message, "type": kind}
-
-
-def _raise_if(limetype: str, object_id: int, errors: list[dict[str, Any]]) -> None:
-    if errors:
-        fields = ", ".join(e["field"] for e in errors[:10])
-        raise InvalidInput(
-            f"{limetype} {object_id} was not written: invalid {fields}", errors=errors
-        )
-
-
-@dataclass
-class ParsedBody:
-    """The body's values by property; `custom` holds JSONB values (None removes the key)."""
-
-    builtin: dict[str, Any] = field(default_factory=dict)
-    custom: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -87,83 +72,6 @@ class UpsertResult:
     created: bool
     changed: frozenset[str]
     adopted_from: int | None = None
-
-
-def _column_default(spec: LimetypeSpec, name: str) -> Any:
-    default = spec.model.__table__.c[name].default
-    return default.arg if default is not None and default.is_scalar else None
-
-
-def _storable_text(value: str) -> bool:
-    if "\x00" in value:
-        return False
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _coerce(spec: LimetypeSpec, prop: PropertySpec, raw: Any) -> Any:
-    """The value to store for one property, or ValueError."""
-    if prop.kind == "json":
-        if raw is not None and not isinstance(raw, dict):
-            raise ValueError("expected an object")
-        return raw
-    if isinstance(raw, str) and not _storable_text(raw):
-        raise ValueError("holds characters that cannot be stored")
-    value = prop.coerce(raw)
-    if prop.custom:
-        return value
-    column = spec.model.__table__.c[prop.name]
-    if value is None and not column.nullable:
-        # `null` clears a property; a property that cannot be empty goes back to its default.
-        return _column_default(spec, prop.name)
-    precision = getattr(column.type, "precision", None)
-    if (
-        isinstance(value, Decimal)
-        and precision is not None
-        and prop.scale is not None
-        and abs(value) >= Decimal(10) ** (precision - prop.scale)
-    ):
-        raise ValueError("out of range")
-    return value
-
-
-def parse_body(
-    spec: LimetypeSpec, object_id: int, body: dict[str, Any]
-) -> tuple[ParsedBody, list[dict[str, Any]]]:
-    """The body's values by property, and one error per property that cannot be stored."""
-    parsed = ParsedBody()
-    errors: list[dict[str, Any]] = []
-    for key, raw in body.items():
-        if key.startswith("_"):
-            if key == "_id" and (isinstance(raw, bool) or raw != object_id):
-                message, kind = f"must equal the id in the path ({object_id})", "id_mismatch"
-            elif key == "_limetype" and raw != spec.name:
-                message, kind = f"must equal the limetype in the path ({spec.name})", "mismatch"
-            elif key not in META_KEYS:
-                message, kind = "only _id, _limetype, _timestamp may start with _", "reserved"
-            else:
-                continue
-            errors.append(_error(key, message, kind))
-            continue
-        prop = spec.property(key)
-        if prop is None:
-            errors.append(
-                _error(key, f"{key!r} is not a property of {spec.name}", "unknown_property")
-            )
-            continue
-        try:
-            value = _coerce(spec, prop, raw)
-        except ValueError as exc:
-            errors.append(_error(key, str(exc), "invalid_value"))
-            continue
-        if prop.custom:
-            parsed.custom[key] = None if value is None else prop.to_storage(value)
-        else:
-            parsed.builtin[key] = value
-    return parsed, errors
 
 
 async def _check_relations(
@@ -186,7 +94,7 @@ async def _check_relations(
                 parsed.builtin[name] = target
         if found is None:
             errors.append(
-                _error(name, f"{prop.relation} {value} does not exist", "unknown_relation")
+                property_error(name, f"{prop.relation} {value} does not exist", "unknown_relation")
             )
     return errors
 
@@ -204,7 +112,7 @@ def _owned_errors(
         prop = spec.properties[name]
         if name in exempt:
             continue
-        current = _column_default(spec, name) if stored is None else getattr(stored, name)
+        current = column_default(spec, name) if stored is None else getattr(stored, name)
         owned = (
             prop.gateway_owned
             or (prop.owned_once_set and current is not None)
@@ -219,7 +127,7 @@ def _owned_errors(
                 f"{name} is owned by the gateway because Billecta sets it; "
                 f"send the stored value ({current!s}) or omit it"
             )
-        errors.append(_error(name, message, "gateway_owned"))
+        errors.append(property_error(name, message, "gateway_owned"))
     return errors
 
 
@@ -253,7 +161,7 @@ async def _adoptable(
         given = " and ".join(keys[1:])
         raise InvalidInput(
             f"Several {spec.name} objects have this {keys[0]}; send {given} too",
-            errors=[_error(keys[0], f"ambiguous without {given}", "ambiguous_adoption")],
+            errors=[property_error(keys[0], f"ambiguous without {given}", "ambiguous_adoption")],
         )
     return rows[0] if rows else None
 
@@ -411,8 +319,8 @@ async def upsert_object(
             errors += _owned_errors(spec, parsed, None, exempt=ADOPTION_KEYS.get(limetype, ()))
             if not lime_id:
                 message = f"ids from {GATEWAY_ID_START} on are assigned by the gateway"
-                errors.append(_error("id", message, "reserved_id", "path"))
-            _raise_if(limetype, object_id, errors)
+                errors.append(property_error("id", message, "reserved_id", "path"))
+            raise_if_invalid(limetype, object_id, errors)
             obj = await _insert(session, spec, target_id, parsed)
             if obj is None:
                 continue  # created concurrently: now it is an update
@@ -428,7 +336,7 @@ async def upsert_object(
             await _refuse_second_adoption(session, spec, obj, parsed)
         assert obj is not None
         errors += _owned_errors(spec, parsed, obj)
-        _raise_if(limetype, object_id, errors)
+        raise_if_invalid(limetype, object_id, errors)
         adopted_from = None if adopted is None else adopted.id
         changed, previous = _merge(spec, obj, parsed)
         if changed or adopted_from:
