@@ -83,19 +83,16 @@ def migrate(database_url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    root = Path(__file__).resolve().parent
+    from billecta_gateway.schema_version import migrations_dir
+
+    directory = migrations_dir()
+    if directory is None:
+        raise SystemExit("billecta-gateway: cannot find the migrations folder")
     cfg = Config()
-    cfg.set_main_option("script_location", str(_migrations_dir(root)))
+    cfg.set_main_option("script_location", str(directory))
     cfg.attributes["database_url"] = database_url
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, revision)
-
-
-def _migrations_dir(package_root: Path) -> Path:
-    for candidate in (package_root.parent.parent / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise SystemExit("billecta-gateway: cannot find the migrations folder")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
