@@ -22,6 +22,9 @@ from billecta_gateway.lime.hooks import register_hooks
 from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging
+from billecta_gateway.metrics import forget_dead_processes
+from billecta_gateway.metrics.http import HttpMetricsMiddleware
+from billecta_gateway.metrics.http import router as metrics_router
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import ERROR_RESPONSES, OPENAPI_TAGS
 from billecta_gateway.queue import close_queue, create_queue
@@ -44,6 +47,10 @@ def build_billecta_client(settings: Settings, *, priority: Priority) -> Billecta
         ),
         rate_limit=settings.billecta_rate_limit,
         max_retries=settings.billecta_max_retries,
+        # Only a user waits on the API's calls; a job's calls retry as long as they need.
+        interactive_deadline=(
+            settings.interactive_deadline if priority is Priority.INTERACTIVE else None
+        ),
         default_priority=priority,
         routes=settings.billecta_routes,
     )
@@ -63,6 +70,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        forget_dead_processes()
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -101,6 +109,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.lime_api_keys = [k.get_secret_value() for k in settings.lime_api_keys]
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in OPEN_ROUTERS:
         app.include_router(router, prefix=PREFIX)
     for router in LIME_ROUTERS:
@@ -125,5 +134,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             expose_headers=["x-request-id"],
             allow_credentials=False,
         )
+    app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app
