@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,13 @@ def cmd_api(args: argparse.Namespace) -> None:
     from billecta_gateway.main import create_app
 
     settings = _settings()  # a configuration error stops start-up here, once
+    # On SIGTERM uvicorn stops accepting and lets open requests finish for this long.
+    shutdown = settings.api_shutdown_timeout
+    from billecta_gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    if args.workers > 1 or os.environ.get(MULTIPROC_ENV):
+        # The processes' metrics meet in one folder, emptied first (a scrape sums them).
+        prepare_multiprocess_dir(multiprocess_dir())
     if args.workers > 1:
         # Each worker process builds its app from the same environment.
         uvicorn.run(
@@ -58,10 +66,28 @@ def cmd_api(args: argparse.Namespace) -> None:
             port=args.port,
             log_config=None,
             proxy_headers=True,
+            timeout_graceful_shutdown=shutdown,
         )
         return
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=shutdown,
+    )
+
+
+def multiprocess_dir() -> Path:
+    """PROMETHEUS_MULTIPROC_DIR when set, else a new temporary folder."""
+    import tempfile
+
+    from billecta_gateway.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    return Path(given) if given else Path(tempfile.mkdtemp(prefix="billecta-gateway-metrics-"))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:

@@ -171,6 +171,9 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "job_timeout": 300,
         "keep_result": 3600,
         "handle_signals": not burst,
+        # SIGTERM: take no new job, let running ones finish (bounded), then cancel the rest,
+        # which arq re-runs later; cancelling at once would spend a try and could repeat a POST.
+        "job_completion_wait": settings.job_completion_wait,
         "poll_delay": POLL_DELAY_SECONDS,
         "health_check_interval": HEALTH_CHECK_INTERVAL_SECONDS,
     }

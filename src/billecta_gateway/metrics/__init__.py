@@ -46,6 +46,8 @@ logger = logging.getLogger("billecta_gateway.metrics")
 PREFIX = "billecta_gateway_"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+# prometheus-client chose where values live when it was imported (just above), from this.
+_MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
 # Billecta answers in tens of milliseconds to seconds; the deadline is 20 s.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
@@ -134,7 +136,7 @@ def gauge_sources() -> dict[str, GaugeSource]:
 
 def registry() -> CollectorRegistry:
     """What a scrape reads: every process's files in multiprocess mode, else this process."""
-    if not os.environ.get(MULTIPROC_ENV):
+    if not _MULTIPROCESS:
         return REGISTRY
     collected = CollectorRegistry()
     multiprocess.MultiProcessCollector(collected)  # type: ignore[no-untyped-call]
@@ -162,7 +164,7 @@ def forget_dead_processes() -> None:
     """Drop the live gauges of processes that are gone (a restarted API worker), so their
     last in-flight counts stop adding up."""
     directory = os.environ.get(MULTIPROC_ENV)
-    if not directory or not Path(directory).is_dir():
+    if not _MULTIPROCESS or not directory or not Path(directory).is_dir():
         return
     pids = {int(m.group(1)) for p in Path(directory).iterdir() if (m := _PID_FILE.search(p.name))}
     for pid in pids - {os.getpid()}:
