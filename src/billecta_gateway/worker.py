@@ -28,6 +28,7 @@ from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
+from billecta_gateway.metrics.gauges import WorkerMetrics
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.tasks.context import WorkerContext
 from billecta_gateway.tasks.jobs import TASK_CRON_JOBS, TASK_FUNCTIONS
@@ -113,7 +114,7 @@ CRON_JOBS = [
 ]
 
 
-def _startup(settings: Settings) -> Any:
+def _startup(settings: Settings, *, serve_metrics: bool) -> Any:
     async def on_startup(ctx: dict[str, Any]) -> None:
         # No pre-ping: a dead connection fails the job's try, which is retried (tasks.runner).
         engine = create_engine(settings, pre_ping=False)
@@ -126,12 +127,18 @@ def _startup(settings: Settings) -> Any:
         ctx["field_mappings"] = load_field_mappings(settings, ctx["lime_schema"])
         # Another Billecta than the database's stops the worker here (binding/service.py).
         await bind_process(ctx["sessionmaker"], ctx["billecta"])
+        if serve_metrics and settings.metrics_port:
+            ctx["metrics"] = WorkerMetrics.start(
+                ctx, port=settings.metrics_port, every=settings.metrics_refresh_seconds
+            )
         logger.info("worker started")
 
     return on_startup
 
 
 async def _on_shutdown(ctx: dict[str, Any]) -> None:
+    if "metrics" in ctx:
+        await ctx["metrics"].stop()
     if "billecta" in ctx:
         await ctx["billecta"].aclose()
     if "engine" in ctx:
@@ -160,7 +167,8 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "cron_jobs": CRON_JOBS,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.arq_queue_name,
-        "on_startup": _startup(settings),
+        # A burst run (tests, `worker --burst`) serves no /metrics.
+        "on_startup": _startup(settings, serve_metrics=not burst),
         "on_shutdown": _on_shutdown,
         "on_job_start": _on_job_start,
         "burst": burst,

@@ -22,10 +22,23 @@ async def metrics_endpoint() -> Response:
 
 
 def route_template(scope: Scope) -> str:
-    """The matched route's path template (bounded: never an id); `unmatched` otherwise."""
+    """The matched route's full path template (bounded: never an id); `unmatched` otherwise.
+
+    FastAPI includes a router by reference, so the matched route knows its path below the
+    router's prefix only; the prefix is the part of the request path before the route's
+    pattern matches (static: the gateway includes routers under PREFIX, never under ids).
+    """
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "unmatched"
+    template = getattr(route, "path_format", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    pattern = getattr(route, "path_regex", None)
+    path: str = scope.get("path", "")
+    if pattern is not None:
+        for start, char in enumerate(path):
+            if char == "/" and pattern.fullmatch(path[start:]):
+                return path[:start] + template
+    return template
 
 
 class HttpMetricsMiddleware:
