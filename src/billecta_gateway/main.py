@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from billecta_gateway import __version__
+from billecta_gateway import __version__, tracing
 from billecta_gateway.auth import require_api_key
 from billecta_gateway.billecta import BillectaClient, Priority
 from billecta_gateway.binding.dependencies import require_billecta_binding
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure_tracing("api")
         forget_dead_processes()
         engine = create_engine(settings)
         app.state.engine = engine
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             await close_queue(app.state.queue)
             await app.state.intake.close()
             await engine.dispose()
+            tracing.flush()
 
     app = FastAPI(
         title="billecta-gateway",

@@ -13,6 +13,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, async_check_health, func
 from redis.exceptions import RedisError
 
+from billecta_gateway import tracing
 from billecta_gateway.billecta import Priority
 from billecta_gateway.binding.service import bind_process
 from billecta_gateway.config import Settings
@@ -116,6 +117,7 @@ CRON_JOBS = [
 
 def _startup(settings: Settings, *, serve_metrics: bool) -> Any:
     async def on_startup(ctx: dict[str, Any]) -> None:
+        tracing.configure_tracing("worker")
         # No pre-ping: a dead connection fails the job's try, which is retried (tasks.runner).
         engine = create_engine(settings, pre_ping=False)
         ctx["settings"] = settings
@@ -143,11 +145,17 @@ async def _on_shutdown(ctx: dict[str, Any]) -> None:
         await ctx["billecta"].aclose()
     if "engine" in ctx:
         await ctx["engine"].dispose()
+    tracing.flush()
     logger.info("worker stopped")
 
 
 async def _on_job_start(ctx: dict[str, Any]) -> None:
     job_id_var.set(ctx.get("job_id"))
+    tracing.job_started(ctx)
+
+
+async def _on_job_end(ctx: dict[str, Any]) -> None:
+    tracing.job_finished(ctx)
 
 
 # arq's default 0.5 s poll sleeps out the rest of a poll whenever every job slot is busy,
@@ -171,6 +179,9 @@ def create_worker(settings: Settings, *, burst: bool = False, **overrides: Any) 
         "on_startup": _startup(settings, serve_metrics=not burst),
         "on_shutdown": _on_shutdown,
         "on_job_start": _on_job_start,
+        "on_job_end": _on_job_end,
+        "job_serializer": tracing.serialize_job,
+        "job_deserializer": tracing.deserialize_job,
         "burst": burst,
         "timezone": UTC,
         # Sync jobs hold a database connection while they call Billecta: keep the jobs in
