@@ -90,6 +90,7 @@ async def seed(session: AsyncSession) -> None:
     )
     session.add(CronRun(name="enqueue_webhook_events", last_success_at=NOW - timedelta(minutes=7)))
     session.add(CronRun(name="never_succeeded", last_started_at=NOW))
+    session.add(CronRun(name="reconcile:8e0d1f5a-creditor", last_success_at=NOW))
     session.add_all(
         [
             UncertainOperation(
@@ -146,6 +147,13 @@ async def test_the_refresh_sets_every_database_gauge(
     since = value("billecta_gateway_cron_seconds_since_success", cron="enqueue_webhook_events")
     assert since is not None and 7 * 60 <= since < 8 * 60
     assert value("billecta_gateway_cron_seconds_since_success", cron="never_succeeded") is None
+    scraped = "\n".join(
+        str(sample)
+        for metric in REGISTRY.collect()
+        if metric.name == "billecta_gateway_cron_seconds_since_success"
+        for sample in metric.samples
+    )
+    assert "reconcile" not in scraped  # a watermark, named by a creditor id
     assert value("billecta_gateway_uncertain_operations") == 1
     uncertain_age = value("billecta_gateway_uncertain_operation_oldest_seconds")
     assert uncertain_age is not None and 40 * 60 <= uncertain_age < 41 * 60

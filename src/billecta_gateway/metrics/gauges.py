@@ -154,8 +154,14 @@ async def job_queue(ctx: Any) -> None:
 
 async def crons(ctx: Any) -> None:
     """Seconds since each recorded cron's last success."""
+    # `cron_run` also keeps watermarks, named `<kind>:<key>` (a creditor's public id for
+    # reconciliation): not crons, and ids must not become labels.
     async with ctx["sessionmaker"]() as session:
-        rows = (await session.execute(select(CronRun.name, CronRun.last_success_at))).all()
+        rows = (
+            await session.execute(
+                select(CronRun.name, CronRun.last_success_at).where(CronRun.name.not_like("%:%"))
+            )
+        ).all()
     now = _now()
     for name, last_success in rows:
         if last_success is not None:
