@@ -115,7 +115,7 @@ CRON_JOBS = [
 ]
 
 
-def _startup(settings: Settings, *, serve_metrics: bool) -> Any:
+def _startup(settings: Settings, *, serve_metrics: bool = False) -> Any:
     async def on_startup(ctx: dict[str, Any]) -> None:
         tracing.configure_tracing("worker")
         # No pre-ping: a dead connection fails the job's try, which is retried (tasks.runner).

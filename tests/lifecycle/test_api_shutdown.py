@@ -25,7 +25,9 @@ def served(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         "WEBHOOK_API_KEY": WEBHOOK_KEY,
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+    # Set, then removed: the test's end restores the variable's absence, whatever `api` set.
+    monkeypatch.setenv(MULTIPROC_ENV, "")
+    monkeypatch.delenv(MULTIPROC_ENV)
     return calls
 
 

@@ -25,8 +25,6 @@ from billecta_gateway.models import (
     WebhookEvent,
 )
 
-NOW = datetime.now(UTC)
-
 
 def value(name: str, **labels: str) -> float | None:
     return REGISTRY.get_sample_value(name, labels)
@@ -58,20 +56,21 @@ def no_extra_sources() -> AsyncIterator[None]:
 
 
 async def seed(session: AsyncSession) -> None:
+    now = datetime.now(UTC)
     session.add_all(
         [
-            event(1, "pending", NOW - timedelta(minutes=30)),
-            event(2, "received", NOW - timedelta(minutes=2)),
-            event(3, "processed", NOW - timedelta(hours=3)),
-            event(4, "failed", NOW - timedelta(hours=5)),
+            event(1, "pending", now - timedelta(minutes=30)),
+            event(2, "received", now - timedelta(minutes=2)),
+            event(3, "processed", now - timedelta(hours=3)),
+            event(4, "failed", now - timedelta(hours=5)),
         ]
     )
     running = IntegrationMonitorBatch(title="Sync", task="upsert_debtors", status="running")
     failed = IntegrationMonitorBatch(
-        title="Old", task="upsert_debtors", status="donewitherror", endtime=NOW
+        title="Old", task="upsert_debtors", status="donewitherror", endtime=now
     )
     ancient = IntegrationMonitorBatch(
-        title="Older", task="upsert_debtors", status="error", endtime=NOW - timedelta(days=3)
+        title="Older", task="upsert_debtors", status="error", endtime=now - timedelta(days=3)
     )
     session.add_all([running, failed, ancient])
     await session.flush()
@@ -84,13 +83,13 @@ async def seed(session: AsyncSession) -> None:
                 batch_id=ancient.id,
                 limetype="debtor",
                 status="error",
-                updated_at=NOW - timedelta(days=3),
+                updated_at=now - timedelta(days=3),
             ),
         ]
     )
-    session.add(CronRun(name="enqueue_webhook_events", last_success_at=NOW - timedelta(minutes=7)))
-    session.add(CronRun(name="never_succeeded", last_started_at=NOW))
-    session.add(CronRun(name="reconcile:8e0d1f5a-creditor", last_success_at=NOW))
+    session.add(CronRun(name="enqueue_webhook_events", last_success_at=now - timedelta(minutes=7)))
+    session.add(CronRun(name="never_succeeded", last_started_at=now))
+    session.add(CronRun(name="reconcile:8e0d1f5a-creditor", last_success_at=now))
     session.add_all(
         [
             UncertainOperation(
@@ -99,7 +98,7 @@ async def seed(session: AsyncSession) -> None:
                 operation="register_manual_payment",
                 request_hash="h1",
                 reference="BG-0000000000000001",
-                created_at=NOW - timedelta(minutes=40),
+                created_at=now - timedelta(minutes=40),
             ),
             UncertainOperation(
                 limetype="invoice",
@@ -107,8 +106,8 @@ async def seed(session: AsyncSession) -> None:
                 operation="register_manual_payment",
                 request_hash="h2",
                 reference="BG-0000000000000002",
-                created_at=NOW - timedelta(days=2),
-                settled_at=NOW,
+                created_at=now - timedelta(days=2),
+                settled_at=now,
             ),
         ]
     )

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from arq.connections import ArqRedis
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -90,3 +91,24 @@ def test_tracing_is_off_without_the_standard_variables() -> None:
     assert not tracing.enabled()
     message = {"f": "job", "a": (1,), "k": {}, "t": 1, "et": 0}
     assert tracing.deserialize_job(tracing.serialize_job(message)) == message
+
+
+async def test_recorded_urls_lose_their_query_string() -> None:
+    class Span:
+        def __init__(self) -> None:
+            self.attributes: dict[str, str] = {}
+
+        def is_recording(self) -> bool:
+            return True
+
+        def set_attribute(self, key: str, value: str) -> None:
+            self.attributes[key] = value
+
+    span = Span()
+    url = httpx.URL("https://billecta.test/v1/payments/swish/act-1?phone=46701234567&message=Hi")
+    await tracing._without_query(span, (b"POST", url, None, None, None))
+
+    assert span.attributes == {
+        "url.full": "https://billecta.test/v1/payments/swish/act-1",
+        "http.url": "https://billecta.test/v1/payments/swish/act-1",
+    }
