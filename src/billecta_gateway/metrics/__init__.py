@@ -48,6 +48,9 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # prometheus-client chose where values live when it was imported (just above), from this.
 _MULTIPROCESS = bool(os.environ.get(MULTIPROC_ENV))
+if _MULTIPROCESS:
+    # Values are files there from the first metric on (a worker given the API's setting).
+    Path(os.environ[MULTIPROC_ENV]).mkdir(parents=True, exist_ok=True)
 # Billecta answers in tens of milliseconds to seconds; the deadline is 20 s.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0)
 
