@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -194,10 +195,11 @@ async def test_the_worker_serves_its_gauges(ctx: dict[str, Any], no_extra_source
     served = WorkerMetrics.start(ctx, port=port, every=60)
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(50):
+            for _ in range(100):
                 scraped = (await client.get(f"http://127.0.0.1:{port}/metrics")).text
                 if "billecta_gateway_uncertain_operations " in scraped:
                     break
+                await asyncio.sleep(0.1)
     finally:
         await served.stop()
     assert "billecta_gateway_webhook_inbox_events{" in scraped

@@ -201,31 +201,37 @@ async def refresh(ctx: Any) -> None:
             logger.warning("metrics: gauge source %s failed: %s", name, type(exc).__name__)
 
 
-async def _refresh_forever(ctx: Any, every: float) -> None:
-    while True:
+async def _refresh_until(ctx: Any, every: float, stopping: asyncio.Event) -> None:
+    while not stopping.is_set():
         await refresh(ctx)
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), every)
 
 
 class WorkerMetrics:
     """The worker's /metrics server and the task refreshing its gauges."""
 
-    def __init__(self, server: Any, task: asyncio.Task[None]) -> None:
+    def __init__(self, server: Any, task: asyncio.Task[None], stopping: asyncio.Event) -> None:
         self._server = server
         self._task = task
+        self._stopping = stopping
 
     @classmethod
     def start(cls, ctx: Any, *, port: int, every: float) -> WorkerMetrics:
         """Serve /metrics on ``port`` (all interfaces) and refresh the gauges every ``every``
         seconds, starting now."""
         server, _ = start_http_server(port, registry=registry())
-        task = asyncio.create_task(_refresh_forever(ctx, every), name="metrics-refresh")
+        stopping = asyncio.Event()
+        task = asyncio.create_task(_refresh_until(ctx, every, stopping), name="metrics-refresh")
         logger.info("metrics on port %d, gauges refreshed every %g s", port, every)
-        return cls(server, task)
+        return cls(server, task, stopping)
 
     async def stop(self) -> None:
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        """Let a refresh under way finish (its queries are not cut off), then stop serving."""
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(self._task, SOURCE_TIMEOUT_SECONDS * (len(BUILT_IN) + 1))
+        except TimeoutError:
+            logger.warning("metrics: the gauge refresh did not stop in time")
         await asyncio.to_thread(self._server.shutdown)
         self._server.server_close()
