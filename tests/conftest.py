@@ -49,6 +49,8 @@ def make_settings(**overrides: Any) -> Settings:
         "lime_api_keys": f"{LIME_KEY},{LIME_KEY_2}",
         "webhook_api_key": WEBHOOK_KEY,
         "billecta_max_retries": 0,
+        # No worker /metrics server unless a test asks for one (ports are shared).
+        "metrics_port": 0,
         "log_format": "console",
         "log_level": "INFO",
     }

@@ -66,31 +66,6 @@ async def test_healthz_needs_no_key(anon_client: httpx.AsyncClient) -> None:
     assert response.json() == {"status": "ok"}
 
 
-async def test_readyz_checks_postgres_and_redis(anon_client: httpx.AsyncClient) -> None:
-    response = await anon_client.get("/readyz")
-    assert response.status_code == 200
-    assert response.json()["checks"] == {"postgres": "ok", "redis": "ok"}
-
-
-async def test_readyz_is_503_when_a_dependency_is_down() -> None:
-    settings = make_settings(
-        redis_url="redis://127.0.0.1:1/0",
-        database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
-    )
-    app = create_app(settings, configure_logs=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            response = await client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json() == {
-        "status": "unavailable",
-        "checks": {"postgres": "unreachable", "redis": "unreachable"},
-        # Billecta's binding lives in PostgreSQL: nothing to tell while it is down.
-        "details": {},
-    }
-
-
 @pytest.mark.parametrize("headers", [{}, {"x-api-key": "wrong"}, {"x-api-key": ""}])
 async def test_lime_endpoints_need_a_valid_key(
     probed: Any, anon_client: httpx.AsyncClient, headers: dict[str, str]

@@ -53,6 +53,13 @@ def cmd_api(args: argparse.Namespace) -> None:
 
     _skip_schema_check(args)
     settings = _settings()  # a configuration error stops start-up here, once
+    # On SIGTERM uvicorn stops accepting and lets open requests finish for this long.
+    shutdown = settings.api_shutdown_timeout
+    from billecta_gateway.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
+
+    if args.workers > 1 or os.environ.get(MULTIPROC_ENV):
+        # The processes' metrics meet in one folder, emptied first (a scrape sums them).
+        prepare_multiprocess_dir(multiprocess_dir())
     if args.workers > 1:
         # Each worker process builds its app from the same environment.
         uvicorn.run(
@@ -63,10 +70,28 @@ def cmd_api(args: argparse.Namespace) -> None:
             port=args.port,
             log_config=None,
             proxy_headers=True,
+            timeout_graceful_shutdown=shutdown,
         )
         return
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, proxy_headers=True)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=shutdown,
+    )
+
+
+def multiprocess_dir() -> Path:
+    """PROMETHEUS_MULTIPROC_DIR when set, else a new temporary folder."""
+    import tempfile
+
+    from billecta_gateway.metrics import MULTIPROC_ENV
+
+    given = os.environ.get(MULTIPROC_ENV)
+    return Path(given) if given else Path(tempfile.mkdtemp(prefix="billecta-gateway-metrics-"))
 
 
 def cmd_worker(args: argparse.Namespace) -> None:
@@ -95,19 +120,16 @@ def migrate(database_url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    root = Path(__file__).resolve().parent
+    from billecta_gateway.schema_version import migrations_dir
+
+    directory = migrations_dir()
+    if directory is None:
+        raise SystemExit("billecta-gateway: cannot find the migrations folder")
     cfg = Config()
-    cfg.set_main_option("script_location", str(_migrations_dir(root)))
+    cfg.set_main_option("script_location", str(directory))
     cfg.attributes["database_url"] = database_url
     cfg.attributes["configure_logger"] = False
     command.upgrade(cfg, revision)
-
-
-def _migrations_dir(package_root: Path) -> Path:
-    for candidate in (package_root.parent.parent / "migrations", Path.cwd() / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise SystemExit("billecta-gateway: cannot find the migrations folder")
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:

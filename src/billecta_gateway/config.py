@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     billecta_timeout_seconds: float = Field(default=30.0, gt=0)
     billecta_max_retries: int = Field(default=3, ge=0)
     billecta_routes_file: Path | None = None
+    # Seconds a Billecta call made while a user waits may take in all: the wait for a slot,
+    # every attempt and the waits between them (README "Operating", deadlines).
+    interactive_deadline: float = Field(default=20.0, gt=0)
 
     lime_api_keys: SecretCsvList = Field(default_factory=list)
     webhook_header_name: str = "x-api-key"
@@ -99,6 +102,14 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     log_format: Literal["json", "console"] = "console"
+
+    # The worker's /metrics port (0: none); its database-derived gauges are read this often.
+    metrics_port: int = Field(default=9108, ge=0, le=65535)
+    metrics_refresh_seconds: float = Field(default=15.0, gt=0)
+    # Seconds a stopping worker lets running jobs finish, and a stopping API lets requests
+    # finish: below an orchestrator's grace period (Kubernetes: 30 s).
+    job_completion_wait: int = Field(default=25, ge=0)
+    api_shutdown_timeout: int = Field(default=25, ge=0)
 
     @field_validator(
         "lime_api_keys",

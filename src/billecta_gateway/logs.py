@@ -10,6 +10,8 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from billecta_gateway import tracing
+
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 job_id_var: ContextVar[str | None] = ContextVar("job_id", default=None)
 
@@ -26,6 +28,7 @@ class ContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
         record.job_id = job_id_var.get()
+        record.trace_id, record.span_id = tracing.current_ids()
         return True
 
 
@@ -69,7 +72,7 @@ def _extras(record: logging.LogRecord) -> dict[str, Any]:
         k: v
         for k, v in record.__dict__.items()
         if k not in _STANDARD_ATTRS
-        and k not in {"request_id", "job_id", "color_message"}
+        and k not in {"request_id", "job_id", "trace_id", "span_id", "color_message"}
         and not k.startswith("_")
     }
 
@@ -85,6 +88,9 @@ class JsonFormatter(logging.Formatter):
         }
         if getattr(record, "job_id", None):
             entry["job_id"] = getattr(record, "job_id", None)
+        if getattr(record, "trace_id", None):
+            entry["trace_id"] = getattr(record, "trace_id", None)
+            entry["span_id"] = getattr(record, "span_id", None)
         entry.update(_extras(record))
         if record.exc_info:
             entry["exc"] = _scrub(self.formatException(record.exc_info))

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from billecta_gateway import __version__
+from billecta_gateway import __version__, tracing
 from billecta_gateway.auth import require_api_key
 from billecta_gateway.billecta import BillectaClient, Priority
 from billecta_gateway.binding.dependencies import require_billecta_binding
@@ -24,6 +24,9 @@ from billecta_gateway.lime.mappings import load_field_mappings
 from billecta_gateway.lime.schema import LimeSchema
 from billecta_gateway.limecrm.schemacheck import startup_check
 from billecta_gateway.logs import configure_logging
+from billecta_gateway.metrics import forget_dead_processes
+from billecta_gateway.metrics.http import HttpMetricsMiddleware
+from billecta_gateway.metrics.http import router as metrics_router
 from billecta_gateway.middleware import PREFIX, RequestContextMiddleware
 from billecta_gateway.openapi_docs import (
     ERROR_RESPONSES,
@@ -51,6 +54,10 @@ def build_billecta_client(settings: Settings, *, priority: Priority) -> Billecta
         ),
         rate_limit=settings.billecta_rate_limit,
         max_retries=settings.billecta_max_retries,
+        # Only a user waits on the API's calls; a job's calls retry as long as they need.
+        interactive_deadline=(
+            settings.interactive_deadline if priority is Priority.INTERACTIVE else None
+        ),
         default_priority=priority,
         routes=settings.billecta_routes,
     )
@@ -70,6 +77,8 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        tracing.configure_tracing("api")
+        forget_dead_processes()
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
@@ -93,6 +102,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             await close_queue(app.state.queue)
             await app.state.intake.close()
             await engine.dispose()
+            tracing.flush()
 
     app = FastAPI(
         title="billecta-gateway",
@@ -116,6 +126,7 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
     app.state.lime_api_keys = [k.get_secret_value() for k in settings.lime_api_keys]
     install_error_handlers(app)
     app.include_router(health_router)
+    app.include_router(metrics_router)
     for router in OPEN_ROUTERS:
         app.include_router(router, prefix=PREFIX)
     for router in LIME_ROUTERS:
@@ -144,5 +155,6 @@ def create_app(settings: Settings | None = None, *, configure_logs: bool = True)
             expose_headers=["x-request-id"],
             allow_credentials=False,
         )
+    app.add_middleware(HttpMetricsMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

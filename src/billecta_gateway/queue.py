@@ -10,6 +10,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
+from billecta_gateway import tracing
 from billecta_gateway.config import Settings
 
 logger = logging.getLogger("billecta_gateway.queue")
@@ -74,7 +75,13 @@ def create_queue(settings: Settings) -> ArqRedis:
     pool = ConnectionPool.from_url(
         settings.redis_url, socket_connect_timeout=2, socket_timeout=5, health_check_interval=30
     )
-    return ArqRedis(connection_pool=pool, default_queue_name=settings.arq_queue_name)
+    return ArqRedis(
+        connection_pool=pool,
+        default_queue_name=settings.arq_queue_name,
+        # A job carries the trace context it was queued in (tracing.py).
+        job_serializer=tracing.serialize_job,
+        job_deserializer=tracing.deserialize_job,
+    )
 
 
 async def close_queue(queue: ArqRedis) -> None:

@@ -26,6 +26,7 @@ from arq.typing import WorkerCoroutine
 from arq.worker import Function, Worker, async_check_health, func
 from redis.exceptions import RedisError
 
+from billecta_gateway import tracing
 from billecta_gateway.billecta import Priority
 from billecta_gateway.binding.service import bind_process
 from billecta_gateway.config import Settings
@@ -49,6 +50,7 @@ from billecta_gateway.limecrm.jobs import (
 from billecta_gateway.limecrm.schemacheck import startup_check
 from billecta_gateway.logs import configure_logging, job_id_var
 from billecta_gateway.main import build_billecta_client
+from billecta_gateway.metrics.gauges import WorkerMetrics
 from billecta_gateway.monitor import service as monitor
 from billecta_gateway.tasks.context import WorkerContext
 from billecta_gateway.tasks.fanout import REDRIVE_LIMIT, redrive_task_logs
@@ -191,8 +193,15 @@ async def _watch_sentinel(ctx: dict[str, Any], interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def _startup(settings: Settings, *, watch_sentinel: bool = False, interval: float = 0) -> Any:
+def _startup(
+    settings: Settings,
+    *,
+    watch_sentinel: bool = False,
+    interval: float = 0,
+    serve_metrics: bool = False,
+) -> Any:
     async def on_startup(ctx: dict[str, Any]) -> None:
+        tracing.configure_tracing("worker")
         # No pre-ping: a dead connection fails the job's try, which is retried (tasks.runner).
         engine = create_engine(settings, pre_ping=False)
         ctx["settings"] = settings
@@ -209,6 +218,10 @@ def _startup(settings: Settings, *, watch_sentinel: bool = False, interval: floa
         await bind_process(ctx["sessionmaker"], ctx["billecta"])
         if watch_sentinel:
             ctx["sentinel_task"] = asyncio.create_task(_watch_sentinel(ctx, interval))
+        if serve_metrics and settings.metrics_port:
+            ctx["metrics"] = WorkerMetrics.start(
+                ctx, port=settings.metrics_port, every=settings.metrics_refresh_seconds
+            )
         logger.info("worker started")
 
     return on_startup
@@ -224,15 +237,23 @@ async def _on_shutdown(ctx: dict[str, Any]) -> None:
         ctx["lime_schema_recheck"].cancel()
     if ctx.get("lime") is not None:
         await ctx["lime"].aclose()
+    if "metrics" in ctx:
+        await ctx["metrics"].stop()
     if "billecta" in ctx:
         await ctx["billecta"].aclose()
     if "engine" in ctx:
         await ctx["engine"].dispose()
+    tracing.flush()
     logger.info("worker stopped")
 
 
 async def _on_job_start(ctx: dict[str, Any]) -> None:
     job_id_var.set(ctx.get("job_id"))
+    tracing.job_started(ctx)
+
+
+async def _on_job_end(ctx: dict[str, Any]) -> None:
+    tracing.job_finished(ctx)
 
 
 # arq's default 0.5 s poll sleeps out the rest of a poll whenever every job slot is busy,
@@ -274,9 +295,18 @@ def create_worker(
         "cron_jobs": crons,
         "redis_settings": RedisSettings.from_dsn(settings.redis_url),
         "queue_name": settings.arq_long_queue_name if long else settings.arq_queue_name,
-        "on_startup": _startup(settings, watch_sentinel=watch, interval=sentinel_interval),
+        # The object worker serves /metrics (one port per process); a burst run serves none.
+        "on_startup": _startup(
+            settings,
+            watch_sentinel=watch,
+            interval=sentinel_interval,
+            serve_metrics=not burst and not long,
+        ),
         "on_shutdown": _on_shutdown,
         "on_job_start": _on_job_start,
+        "on_job_end": _on_job_end,
+        "job_serializer": tracing.serialize_job,
+        "job_deserializer": tracing.deserialize_job,
         "burst": burst,
         "timezone": UTC,
         # Sync jobs hold a database connection while they call Billecta: keep the jobs in
@@ -285,6 +315,9 @@ def create_worker(
         "job_timeout": 300,
         "keep_result": 3600,
         "handle_signals": not burst,
+        # SIGTERM: take no new job, let running ones finish (bounded), then cancel the rest,
+        # which arq re-runs later; cancelling at once would spend a try and could repeat a POST.
+        "job_completion_wait": settings.job_completion_wait,
         "poll_delay": POLL_DELAY_SECONDS,
         "health_check_interval": HEALTH_CHECK_INTERVAL_SECONDS,
     }

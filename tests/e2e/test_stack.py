@@ -15,7 +15,12 @@ async def test_gateway_and_sandbox_answer_over_http(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.gateway_url) as anonymous:
         ready = await anonymous.get("/readyz")
         assert ready.status_code == 200
-        assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok"}
+        assert ready.json()["checks"] == {
+            "postgres": "ok",
+            "migrations": "ok",
+            "receiver_pool": "ok",
+            "redis": "ok",
+        }
         refused = await anonymous.get("/limepkg-billecta-integration/limeobjects/invoice")
         assert refused.status_code == 401
         forged = await anonymous.post(

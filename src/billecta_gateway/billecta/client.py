@@ -14,7 +14,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar, Token
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
@@ -24,16 +23,27 @@ from uuid import UUID
 import httpx
 from pydantic import BaseModel
 
+from billecta_gateway import metrics
 from billecta_gateway.billecta.api import BillectaApiMixin
+from billecta_gateway.billecta.deadline import Deadline, within
 from billecta_gateway.billecta.errors import (
     BillectaApiRequestException,
+    BillectaDeadlineExceeded,
     CredentialsRefusal,
     InvalidBillectaApiConfig,
     billecta_error_text,
     error_for_response,
     parse_retry_after,
+    request_error,
+    request_outcome,
 )
-from billecta_gateway.billecta.limiter import ConcurrencyLimiter, Priority, RateLimiter
+from billecta_gateway.billecta.limiter import (
+    ConcurrencyLimiter,
+    Priority,
+    PriorityScope,
+    RateLimiter,
+    current_priority,
+)
 from billecta_gateway.billecta.routes import (
     IDEMPOTENT_METHODS,
     ROUTES,
@@ -50,33 +60,6 @@ _AUTH_PREFIXES = ("Basic ", "SecureToken ")
 
 # Told when Billecta refuses the credentials (a refusal) or accepts them again (None).
 CredentialsObserver = Callable[[CredentialsRefusal | None], Awaitable[None]]
-
-_current_priority: ContextVar[Priority | None] = ContextVar("billecta_priority", default=None)
-
-
-class PriorityScope:
-    """Sets the priority of Billecta calls made inside a ``with`` or ``async with`` block."""
-
-    def __init__(self, priority: Priority) -> None:
-        self._priority = priority
-        self._tokens: list[Token[Priority | None]] = []
-
-    def __enter__(self) -> Self:
-        """Apply the priority until the block ends."""
-        self._tokens.append(_current_priority.set(self._priority))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        """Restore the priority that applied before the block."""
-        _current_priority.reset(self._tokens.pop())
-
-    async def __aenter__(self) -> Self:
-        """Apply the priority until the block ends."""
-        return self.__enter__()
-
-    async def __aexit__(self, *exc: object) -> None:
-        """Restore the priority that applied before the block."""
-        self.__exit__()
 
 
 def _json_default(value: object) -> Any:
@@ -101,6 +84,8 @@ class BillectaClient(BillectaApiMixin):
 
     At most ``max_concurrency`` requests are in flight, ``interactive_reserved`` of them kept
     for interactive calls; ``rate_limit`` caps request starts per second (None: no cap).
+    ``interactive_deadline`` bounds an interactive call in total (slot, rate limit, attempts
+    and the waits between them; None: no bound).
     """
 
     def __init__(
@@ -113,6 +98,7 @@ class BillectaClient(BillectaApiMixin):
         interactive_reserved: int = 4,
         rate_limit: float | None = None,
         max_retries: int = 3,
+        interactive_deadline: float | None = None,
         routes: RouteTable = ROUTES,
         credentials_observer: CredentialsObserver | None = None,
         default_priority: Priority = Priority.INTERACTIVE,
@@ -146,12 +132,18 @@ class BillectaClient(BillectaApiMixin):
         # None until the first answer: the observer hears the first acceptance too.
         self._credentials_accepted: bool | None = None
         self._max_retries = max_retries
+        self._interactive_deadline = interactive_deadline
+        self._clock = clock
+        self._route_names: dict[tuple[str, str], str] = {
+            (r.method, r.path): r.name for r in routes.values()
+        }
         self._default_priority = default_priority
         self._retry_base_delay = retry_base_delay
         self._retry_max_delay = retry_max_delay
         self._sleep = sleep
         self._jitter = random.Random()  # noqa: S311 - backoff jitter, not a secret
         self._slots = ConcurrencyLimiter(max_concurrency, interactive_reserved)
+        self._slots.on_change = self._report_slots
         self._rate = RateLimiter(rate_limit, clock=clock) if rate_limit is not None else None
         self._http = httpx.AsyncClient(
             headers={
@@ -293,8 +285,28 @@ class BillectaClient(BillectaApiMixin):
         found = self.routes.find(verb, path)
         return verb, path, found[0] if found else None
 
+    def _report_slots(self) -> None:
+        slots = self._slots
+        bulk = slots.bulk_in_flight
+        metrics.observe_slots(
+            "billecta",
+            Priority.INTERACTIVE,
+            slots.in_flight - bulk,
+            slots.waiting(Priority.INTERACTIVE),
+        )
+        metrics.observe_slots("billecta", Priority.BULK, bulk, slots.waiting(Priority.BULK))
+
+    def _route_name(self, method: str, log_path: str) -> str:
+        """The route's name for metrics (bounded: a path outside the table is `unlisted`)."""
+        return self._route_names.get((method, log_path), "unlisted")
+
+    def _deadline(self, priority: Priority) -> Deadline | None:
+        if priority is not Priority.INTERACTIVE or self._interactive_deadline is None:
+            return None
+        return Deadline.after(self._interactive_deadline, self._clock)
+
     def _resolve_priority(self, priority: Priority | None) -> Priority:
-        return priority or _current_priority.get() or self._default_priority
+        return priority or current_priority() or self._default_priority
 
     def _retry_delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -316,17 +328,36 @@ class BillectaClient(BillectaApiMixin):
         body = encode_payload(payload) if payload is not None else None
         request_priority = self._resolve_priority(priority)
         headers = {"Accept": accept} if accept else None
+        deadline = self._deadline(request_priority)
         attempt = 0
+        last: BillectaApiRequestException | None = None
         while True:
             try:
                 return await self._attempt(
-                    method, path, body, params, headers, request_priority, log_path
+                    method, path, body, params, headers, request_priority, log_path, deadline
                 )
+            except BillectaDeadlineExceeded as exc:
+                # Out of time before this attempt was sent: the earlier attempt's outcome
+                # (possibly uncertain) is what the caller must hear.
+                if last is None or exc.sent:
+                    raise
+                raise last from exc
             except BillectaApiRequestException as exc:
                 if not (exc.retryable and idempotent and attempt < self._max_retries):
                     raise
                 delay = self._retry_delay(attempt, exc.retry_after)
+                if deadline is not None and not deadline.allows(delay):
+                    logger.warning(
+                        "billecta %s %s failed (%s), no retry: INTERACTIVE_DEADLINE is near",
+                        method,
+                        log_path,
+                        exc.status_code or "no response",
+                    )
+                    exc.retry_after = max(delay, exc.retry_after or 0.0)
+                    raise
+                last = exc
                 attempt += 1
+                metrics.observe_retry("billecta", self._route_name(method, log_path))
                 logger.warning(
                     "billecta %s %s failed (%s), retry %d/%d in %.2f s",
                     method,
@@ -371,8 +402,11 @@ class BillectaClient(BillectaApiMixin):
         headers: Mapping[str, str] | None,
         priority: Priority,
         log_path: str,
+        deadline: Deadline | None = None,
     ) -> httpx.Response:
-        response = await self._send(method, path, body, params, headers, priority, log_path)
+        response = await self._send(
+            method, path, body, params, headers, priority, log_path, deadline
+        )
         if 200 <= response.status_code < 300:
             return response
         raise error_for_response(response, method, path)
@@ -407,12 +441,43 @@ class BillectaClient(BillectaApiMixin):
         headers: Mapping[str, str] | None,
         priority: Priority,
         log_path: str,
+        deadline: Deadline | None = None,
     ) -> httpx.Response:
-        async with self._slots.slot(priority):
-            if self._rate is not None:
+        route = self._route_name(method, log_path)
+        async with within(
+            deadline, sent=False, method=method, path=log_path, waiting_for="waiting for a slot"
+        ):
+            await self._slots.acquire(priority)
+        try:
+            return await self._send_in_slot(
+                method, path, body, params, headers, priority, log_path, deadline, route
+            )
+        finally:
+            self._slots.release(priority)
+
+    async def _send_in_slot(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        params: Mapping[str, str] | None,
+        headers: Mapping[str, str] | None,
+        priority: Priority,
+        log_path: str,
+        deadline: Deadline | None,
+        route: str,
+    ) -> httpx.Response:
+        if self._rate is not None:
+            async with within(
+                deadline, sent=False, method=method, path=log_path, waiting_for="on the rate limit"
+            ):
                 await self._rate.wait(priority)
-            started = time.perf_counter()
-            try:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            async with within(
+                deadline, sent=True, method=method, path=log_path, waiting_for="on the request"
+            ):
                 response = await self._http.request(
                     method,
                     self._base_url + path,
@@ -420,31 +485,25 @@ class BillectaClient(BillectaApiMixin):
                     params=dict(params) if params else None,
                     headers=headers,
                 )
-            except httpx.TimeoutException as exc:
-                elapsed = (time.perf_counter() - started) * 1000
-                logger.warning("billecta %s %s timed out after %.0f ms", method, log_path, elapsed)
-                raise BillectaApiRequestException(
-                    f"Billecta did not answer {method} {path} in time ({type(exc).__name__})",
-                    retryable=True,
-                    method=method,
-                    path=path,
-                ) from exc
-            except httpx.TransportError as exc:
-                logger.warning(
-                    "billecta %s %s unreachable: %s", method, log_path, type(exc).__name__
-                )
-                raise BillectaApiRequestException(
-                    f"Billecta could not be reached for {method} {path} ({type(exc).__name__})",
-                    retryable=True,
-                    method=method,
-                    path=path,
-                ) from exc
-            except httpx.RequestError as exc:
-                raise BillectaApiRequestException(
-                    f"Request {method} {path} to Billecta failed ({type(exc).__name__})",
-                    method=method,
-                    path=path,
-                ) from exc
+            outcome = str(response.status_code)
+        except BillectaDeadlineExceeded:
+            outcome = "deadline"
+            logger.warning("billecta %s %s cut off by INTERACTIVE_DEADLINE", method, log_path)
+            raise
+        except httpx.RequestError as exc:
+            outcome = request_outcome(exc)
+            elapsed = (time.perf_counter() - started) * 1000
+            logger.warning(
+                "billecta %s %s %s after %.0f ms: %s",
+                method,
+                log_path,
+                "timed out" if outcome == "timeout" else "failed",
+                elapsed,
+                type(exc).__name__,
+            )
+            raise request_error(exc, method, path) from exc
+        finally:
+            metrics.observe_call("billecta", route, outcome, time.perf_counter() - started)
         elapsed = (time.perf_counter() - started) * 1000
         status = response.status_code
         level = logging.WARNING if status == 429 or status >= 500 else logging.INFO

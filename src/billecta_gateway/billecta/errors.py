@@ -173,3 +173,48 @@ def error_for_response(
         method=method,
         path=path,
     )
+
+
+def request_outcome(exc: httpx.RequestError) -> str:
+    """A request that got no answer, in a word: `timeout`, `unreachable` or `error`."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "unreachable" if isinstance(exc, httpx.TransportError) else "error"
+
+
+def request_error(exc: httpx.RequestError, method: str, path: str) -> BillectaApiRequestException:
+    """The error a request that got no answer stands for (timeouts and transport failures
+    are transient); raise it ``from exc``, the outcome rule reads the cause."""
+    outcome = request_outcome(exc)
+    if outcome == "timeout":
+        message = f"Billecta did not answer {method} {path} in time ({type(exc).__name__})"
+    elif outcome == "unreachable":
+        message = f"Billecta could not be reached for {method} {path} ({type(exc).__name__})"
+    else:
+        message = f"Request {method} {path} to Billecta failed ({type(exc).__name__})"
+    return BillectaApiRequestException(
+        message, retryable=outcome != "error", method=method, path=path
+    )
+
+
+# What a caller whose call ran out of its deadline before anything was sent is told to wait.
+DEADLINE_RETRY_AFTER_SECONDS = 5.0
+
+
+class BillectaDeadlineExceeded(BillectaApiRequestException):
+    """The call's total budget (INTERACTIVE_DEADLINE) ran out.
+
+    ``sent`` is False when the budget went on waiting (for a slot, the rate limit or a retry)
+    and nothing of this call reached Billecta: safe to repeat later. True when the request was
+    on its way: Billecta may have acted on it (the outcome rule's ``uncertain``).
+    """
+
+    def __init__(self, message: str, *, sent: bool, method: str, path: str) -> None:
+        super().__init__(
+            message,
+            retryable=True,
+            retry_after=DEADLINE_RETRY_AFTER_SECONDS,
+            method=method,
+            path=path,
+        )
+        self.sent = sent

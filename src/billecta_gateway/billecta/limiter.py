@@ -14,7 +14,9 @@ import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar, Token
 from enum import StrEnum
+from typing import Self
 
 
 class Priority(StrEnum):
@@ -25,6 +27,38 @@ class Priority(StrEnum):
 
 
 _ORDER = (Priority.INTERACTIVE, Priority.BULK)
+
+_priority: ContextVar[Priority | None] = ContextVar("billecta_priority", default=None)
+
+
+class PriorityScope:
+    """Sets the priority of Billecta calls made inside a ``with`` or ``async with`` block."""
+
+    def __init__(self, priority: Priority) -> None:
+        self._priority = priority
+        self._tokens: list[Token[Priority | None]] = []
+
+    def __enter__(self) -> Self:
+        """Apply the priority until the block ends."""
+        self._tokens.append(_priority.set(self._priority))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Restore the priority that applied before the block."""
+        _priority.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> Self:
+        """Apply the priority until the block ends."""
+        return self.__enter__()
+
+    async def __aexit__(self, *exc: object) -> None:
+        """Restore the priority that applied before the block."""
+        self.__exit__()
+
+
+def current_priority() -> Priority | None:
+    """The priority a PriorityScope gives the calls made here, if any."""
+    return _priority.get()
 
 
 def _forget(queue: deque[asyncio.Future[None]], waiter: asyncio.Future[None]) -> None:
@@ -49,6 +83,12 @@ class ConcurrencyLimiter:
         self._in_flight = 0
         self._bulk_in_flight = 0
         self._waiters: dict[Priority, deque[asyncio.Future[None]]] = {p: deque() for p in _ORDER}
+        # Told after every change of the counts (the client reports them as metrics).
+        self.on_change: Callable[[], None] | None = None
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     @property
     def in_flight(self) -> int:
@@ -73,6 +113,7 @@ class ConcurrencyLimiter:
         self._in_flight += 1
         if priority is Priority.BULK:
             self._bulk_in_flight += 1
+        self._changed()
 
     def _nobody_ahead(self, priority: Priority) -> bool:
         for cls in _ORDER:
@@ -90,6 +131,7 @@ class ConcurrencyLimiter:
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         queue = self._waiters[priority]
         queue.append(waiter)
+        self._changed()
         try:
             await waiter
         except asyncio.CancelledError:
@@ -98,6 +140,7 @@ class ConcurrencyLimiter:
                 self.release(priority)
             else:
                 _forget(queue, waiter)
+                self._changed()
             raise
 
     def release(self, priority: Priority) -> None:
@@ -106,6 +149,7 @@ class ConcurrencyLimiter:
         if priority is Priority.BULK:
             self._bulk_in_flight -= 1
         self._wake()
+        self._changed()
 
     def _wake(self) -> None:
         for priority in _ORDER:

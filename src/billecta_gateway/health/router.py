@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from billecta_gateway.binding.service import binding_details
-from billecta_gateway.db import ping
+from billecta_gateway.health.readiness import check_readiness
 from billecta_gateway.openapi_docs import OPEN
 
 router = APIRouter(tags=["health"])
@@ -22,12 +22,20 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    status: str = Field(examples=["ok"])
-    checks: dict[str, str] = Field(examples=[{"postgres": "ok", "redis": "ok"}])
+    status: str = Field(
+        description="`ok`; `degraded` (200) when only Redis is down; `unavailable` (503) when "
+        "PostgreSQL or the receiver's pool is unreachable or the database is behind the "
+        "code's migrations",
+        examples=["ok"],
+    )
+    checks: dict[str, str] = Field(
+        examples=[{"postgres": "ok", "migrations": "ok", "receiver_pool": "ok", "redis": "ok"}]
+    )
     details: dict[str, str] = Field(
         default_factory=dict,
         description="Which Billecta the database is bound to, and whether Billecta last "
-        "accepted or refused the credentials (informational: they do not change `status`)",
+        "accepted or refused the credentials (informational: they do not change `status`); "
+        "why a check is not `ok`",
         examples=[
             {
                 "billecta_binding": "bound to https://apitest.billecta.com",
@@ -49,28 +57,24 @@ async def healthz() -> Health:
     summary="Readiness",
     response_model=Readiness,
     openapi_extra={"security": OPEN},
-    responses={503: {"model": Readiness, "description": "PostgreSQL or Redis unreachable"}},
+    responses={
+        503: {
+            "model": Readiness,
+            "description": "PostgreSQL or the receiver's pool unreachable, or the database "
+            "behind the code's migrations",
+        }
+    },
 )
 async def readyz(request: Request) -> JSONResponse:
-    """PostgreSQL and Redis are reachable (503 otherwise); details on Billecta's binding and
-    credentials."""
-    checks: dict[str, str] = {}
-    try:
-        await asyncio.wait_for(ping(request.app.state.engine), timeout=3)
-        checks["postgres"] = "ok"
-    except Exception as exc:
-        logger.warning("readiness: postgres unreachable: %s", type(exc).__name__)
-        checks["postgres"] = "unreachable"
-    try:
-        await asyncio.wait_for(request.app.state.queue.ping(), timeout=3)
-        checks["redis"] = "ok"
-    except Exception as exc:
-        logger.warning("readiness: redis unreachable: %s", type(exc).__name__)
-        checks["redis"] = "unreachable"
-    ok = all(v == "ok" for v in checks.values())
-    details = await _billecta_details(request) if checks["postgres"] == "ok" else {}
-    body = Readiness(status="ok" if ok else "unavailable", checks=checks, details=details)
-    return JSONResponse(status_code=200 if ok else 503, content=body.model_dump())
+    """PostgreSQL, its migrations and the receiver's pool (503 otherwise) and Redis (200
+    `degraded` when down); details on Billecta's binding and credentials."""
+    state = request.app.state
+    result = await check_readiness(engine=state.engine, intake=state.intake, redis=state.queue)
+    details = await _billecta_details(request) if result.checks["postgres"] == "ok" else {}
+    body = Readiness(
+        status=result.status, checks=result.checks, details={**details, **result.details}
+    )
+    return JSONResponse(status_code=200 if result.serving else 503, content=body.model_dump())
 
 
 async def _billecta_details(request: Request) -> dict[str, str]:

@@ -31,6 +31,7 @@ from billecta_gateway import idempotency
 from billecta_gateway.billecta.errors import (
     BillectaApiNotFoundException,
     BillectaApiRequestException,
+    BillectaDeadlineExceeded,
 )
 from billecta_gateway.errors import GatewayError
 from billecta_gateway.idempotency import IdempotencyRequest
@@ -92,6 +93,8 @@ def reached_billecta(exc: BillectaApiRequestException) -> bool:
     """False only when the request certainly never arrived (no connection was made)."""
     if exc.status_code is not None:
         return True
+    if isinstance(exc, BillectaDeadlineExceeded):
+        return exc.sent
     cause = exc.__cause__
     return not isinstance(cause, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 

@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from billecta_gateway.billecta.errors import BillectaApiRequestException
+from billecta_gateway.billecta.errors import BillectaApiRequestException, BillectaDeadlineExceeded
 from billecta_gateway.models import UncertainOperation
 
 UNCERTAIN_MESSAGE = (
@@ -66,6 +66,9 @@ def is_uncertain(exc: BillectaApiRequestException) -> bool:
     """True when a state-changing request was sent and its answer never arrived."""
     if exc.status_code is not None or (exc.method or "").upper() in _READS:
         return False
+    if isinstance(exc, BillectaDeadlineExceeded):
+        # Cut off by INTERACTIVE_DEADLINE: uncertain once the request was on its way.
+        return exc.sent
     cause = exc.__cause__
     return isinstance(cause, httpx.TransportError) and not isinstance(cause, _NOT_SENT)
 

@@ -73,6 +73,11 @@ class Intake:
         if self._close is not None:
             await self._close()
 
+    async def ping(self) -> None:
+        """Raise unless the receiver's own pool can lend a connection that answers."""
+        async with self._acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
     async def store(self, parsed: ParsedEvent) -> service.Stored:
         """Insert a delivery under its dedupe key (committed on return); an earlier delivery of
         the same event is answered as a duplicate."""
