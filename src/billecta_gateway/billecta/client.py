@@ -9,19 +9,15 @@ refusal until a call succeeds again and tells an optional ``credentials_observer
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
-from uuid import UUID
 
 import httpx
-from pydantic import BaseModel
 
 from billecta_gateway import metrics
 from billecta_gateway.billecta.api import BillectaApiMixin
@@ -51,7 +47,7 @@ from billecta_gateway.billecta.routes import (
     RouteTable,
     wire_query,
 )
-from billecta_gateway.billecta.schemas import decimal_to_number
+from billecta_gateway.billecta.wire import encode_payload, parse_json
 
 logger = logging.getLogger("billecta_gateway.billecta")
 
@@ -60,23 +56,6 @@ _AUTH_PREFIXES = ("Basic ", "SecureToken ")
 
 # Told when Billecta refuses the credentials (a refusal) or accepts them again (None).
 CredentialsObserver = Callable[[CredentialsRefusal | None], Awaitable[None]]
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, Decimal):
-        return decimal_to_number(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    raise TypeError(f"cannot send {type(value).__name__} to Billecta as JSON")
-
-
-def encode_payload(payload: Any) -> bytes:
-    """JSON body for Billecta: models by alias without nulls, Decimals as numbers."""
-    return json.dumps(payload, default=_json_default, ensure_ascii=False).encode()
 
 
 class BillectaClient(BillectaApiMixin):
@@ -213,7 +192,7 @@ class BillectaClient(BillectaApiMixin):
         response = await self._execute(
             verb, path, payload, params, priority, idempotent, route.path if route else path
         )
-        return _parse_json(response, verb, path)
+        return parse_json(response, verb, path)
 
     async def request_bytes(
         self,
@@ -249,7 +228,7 @@ class BillectaClient(BillectaApiMixin):
             route.idempotent,
             route.path,
         )
-        return _parse_json(response, route.method, path)
+        return parse_json(response, route.method, path)
 
     async def _call_bytes(
         self,
@@ -510,22 +489,6 @@ class BillectaClient(BillectaApiMixin):
         logger.log(level, "billecta %s %s -> %d in %.0f ms", method, log_path, status, elapsed)
         await self._credentials_answer(response, method, log_path)
         return response
-
-
-def _parse_json(response: httpx.Response, method: str, path: str) -> Any:
-    if not response.content.strip():
-        return None
-    try:
-        return json.loads(response.content)
-    except ValueError:
-        if "json" in response.headers.get("Content-Type", "").lower():
-            raise BillectaApiRequestException(
-                f"Billecta sent invalid JSON for {method} {path}",
-                status_code=response.status_code,
-                method=method,
-                path=path,
-            ) from None
-        return response.text
 
 
 __all__ = ["BillectaClient", "PriorityScope", "billecta_error_text", "parse_retry_after"]
