@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from billecta_gateway.upstream import UpstreamCallError
+
 CREDENTIALS_REFUSED = "Billecta refused the credentials"
 
 
@@ -26,30 +28,12 @@ class InvalidBillectaApiConfig(BillectaError):
     """A required Billecta setting is missing; the message names it."""
 
 
-class BillectaApiRequestException(BillectaError):
+class BillectaApiRequestException(UpstreamCallError, BillectaError):
     """Billecta could not be reached or answered with an error other than 400.
 
     ``retryable`` tells transient failures (429, 5xx, timeouts, connection errors) from
     permanent ones; ``retry_after`` carries Billecta's ``Retry-After`` in seconds when given.
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.method = method
-        self.path = path
 
 
 class BillectaApiBadRequestException(BillectaApiRequestException):

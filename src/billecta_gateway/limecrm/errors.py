@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from billecta_gateway.upstream import UpstreamCallError
+
 
 class LimeError(Exception):
     """Base class of every Lime connector error."""
@@ -15,31 +17,13 @@ class LimeCodecError(LimeError):
     """A value could not be converted between Lime's JSON and the gateway's types."""
 
 
-class LimeApiError(LimeError):
+class LimeApiError(UpstreamCallError, LimeError):
     """Lime answered with an error status, or could not be reached.
 
     ``retryable`` tells transient failures (429, 5xx, timeouts, connection errors) from
     permanent ones; ``retry_after`` carries Lime's ``Retry-After`` in seconds when given.
     The message never holds the API key or a request body (they may carry personal data).
     """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status_code: int | None = None,
-        retryable: bool = False,
-        retry_after: float | None = None,
-        method: str | None = None,
-        path: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status_code = status_code
-        self.retryable = retryable
-        self.retry_after = retry_after
-        self.method = method
-        self.path = path
 
 
 class LimeBadRequest(LimeApiError):
