@@ -8,7 +8,7 @@ identical request then sends nothing either, until a refresh settles it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from billecta_gateway.invoices.outcomes import UNCERTAIN_MESSAGE
 from billecta_gateway.invoices.refresh import refresh_invoice
 from billecta_gateway.models import IdempotencyRecord, Invoice, UncertainOperation
-from tests.conftest import BILLECTA_URL, LIME_KEY, make_settings
+from tests.conftest import BILLECTA_URL, make_settings
 from tests.invoices.factories import (
     CREDITOR_PUBLIC_ID,
     invoice_action,
@@ -32,6 +32,10 @@ from tests.invoices.factories import (
     seed_payment,
     sent_json,
 )
+from tests.tasks import fixtures as task_fixtures
+
+# The API on committed sessions (each request on its own connection), shared with tests/tasks.
+committed_client = task_fixtures.committed_client
 
 BASE = "/limepkg-billecta-integration/billecta"
 USER = {"x-lime-user": "anna"}
@@ -434,23 +438,6 @@ async def test_swish_answered_without_a_token_is_uncertain(
     assert repeat.json()["error"] == "DUPLICATE_REQUEST"
     marker = (await session.scalars(select(UncertainOperation))).one()
     assert (marker.limetype, marker.object_id) == ("invoice", 1001)
-
-
-@pytest.fixture
-async def committed_client(
-    committed_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app whose sessions really commit (each request on its own connection)."""
-    from billecta_gateway.main import create_app
-
-    application = create_app(make_settings(), configure_logs=False)
-    async with application.router.lifespan_context(application):
-        application.state.sessionmaker = committed_sessionmaker
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway.test", headers={"x-api-key": LIME_KEY}
-        ) as c:
-            yield c
 
 
 async def test_two_identical_keyless_requests_at_once_reach_billecta_once(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -21,12 +20,16 @@ from billecta_gateway.idempotency import (
     store,
 )
 from billecta_gateway.models import IdempotencyRecord, Invoice
-from tests.conftest import BILLECTA_URL, LIME_KEY, make_settings
+from tests.conftest import BILLECTA_URL
 from tests.invoices.factories import (
     CONNECT_ERROR,
     reload,
     seed_invoice,
 )
+from tests.tasks import fixtures as task_fixtures
+
+# The API on committed sessions (each request on its own connection), shared with tests/tasks.
+committed_client = task_fixtures.committed_client
 
 MANUAL = "/limepkg-billecta-integration/billecta/register-manual-payment"
 PAYMENT = {
@@ -172,23 +175,6 @@ async def test_begin_and_store_round_trip(session: AsyncSession) -> None:
     with pytest.raises(IdempotencyKeyReused):
         await begin(session, changed, now=now)
     assert await purge_expired(session, now=now + timedelta(hours=25)) == 1
-
-
-@pytest.fixture
-async def committed_client(
-    committed_sessionmaker: async_sessionmaker[AsyncSession],
-) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of an app whose sessions really commit (each request on its own connection)."""
-    from billecta_gateway.main import create_app
-
-    application = create_app(make_settings(), configure_logs=False)
-    async with application.router.lifespan_context(application):
-        application.state.sessionmaker = committed_sessionmaker
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://gateway.test", headers={"x-api-key": LIME_KEY}
-        ) as c:
-            yield c
 
 
 async def test_concurrent_duplicates_reach_billecta_once(

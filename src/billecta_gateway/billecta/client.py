@@ -409,7 +409,9 @@ class BillectaClient(BillectaApiMixin):
             await self.credentials_observer(refusal)
         except Exception as exc:
             # Recording the state is a courtesy to the operator; the call's answer stands.
-            logger.warning("could not record the Billecta credentials state: %s", exc)
+            logger.warning(
+                "could not record the Billecta credentials state: %s", type(exc).__name__
+            )
 
     async def _send(
         self,
