@@ -47,11 +47,7 @@ class MalformedEnvelope(ValueError):
 class Envelope(BaseModel):
     """Billecta's `WebhookEvent` (see the module docstring)."""
 
-    model_config = ConfigDict(
-        extra="allow",
-        populate_by_name=True,
-        json_schema_extra={"required": ["EventDate", "Event"]},
-    )
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     event_date: datetime = Field(
         validation_alias=AliasChoices(*_EVENT_DATE),
